@@ -1,0 +1,1 @@
+"""Qinling: Function-as-a-Service for OpenStack."""

@@ -1,0 +1,30 @@
+"""What every API resource is built with."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import falcon
+
+from qinling.db.session import Database
+from qinling.engine.client import EngineClient
+from qinling.storage import PackageStore
+
+
+@dataclasses.dataclass(frozen=True)
+class Deps:
+    conf: object
+    db: Database
+    engine: EngineClient
+    storage: PackageStore
+
+    def base_url(self, req: falcon.Request) -> str:
+        return (self.conf.api.public_url or req.prefix).rstrip("/")
+
+    @property
+    def max_body(self) -> int:
+        return self.conf.api.max_request_body_size
+
+    @property
+    def max_limit(self) -> int:
+        return self.conf.api.max_limit

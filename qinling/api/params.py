@@ -1,0 +1,67 @@
+"""Query parameters of list requests: scope, filters and pagination."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import falcon
+
+from qinling import exceptions
+from qinling.api.body import parse_bool
+from qinling.db import filters, queries
+
+RESERVED = frozenset({"all_projects", "project_id", "limit", "marker", "sort_key", "sort_dir",
+                      "download"})
+
+
+@dataclasses.dataclass(frozen=True)
+class ListParams:
+    scope: queries.Scope
+    filters: tuple[filters.Filter, ...]
+    page: filters.Page
+
+
+def list_params(req: falcon.Request, *, max_limit: int) -> ListParams:
+    ctx = req.context.ctx
+    params = req.params
+    for name, value in params.items():
+        if isinstance(value, list):
+            raise exceptions.InputError(f"Query parameter '{name}' is given more than once.")
+    all_projects = parse_bool(params.get("all_projects", "false"), "all_projects")
+    project_id = params.get("project_id")
+    if (all_projects or project_id) and not ctx.is_admin:
+        if project_id and project_id == ctx.project_id:
+            project_id = None
+        else:
+            raise exceptions.Forbidden("Only admins may list other projects' resources.")
+    scope = queries.Scope(ctx, all_projects=all_projects, project_id=project_id)
+    found = tuple(filters.Filter.parse(k, v) for k, v in params.items() if k not in RESERVED)
+    return ListParams(scope, found, _page(params, max_limit))
+
+
+def _page(params: dict, max_limit: int) -> filters.Page:
+    limit = None
+    if "limit" in params:
+        try:
+            limit = int(params["limit"])
+        except ValueError as err:
+            raise exceptions.InputError("limit must be a positive integer.") from err
+        if not 1 <= limit <= max_limit:
+            raise exceptions.InputError(f"limit must be between 1 and {max_limit}.")
+    return filters.Page(
+        limit=limit,
+        marker=params.get("marker"),
+        sort_key=params.get("sort_key", "created_at"),
+        sort_dir=params.get("sort_dir", "asc").lower(),
+    )
+
+
+def next_link(req: falcon.Request, page: filters.Page, rows: list, base_url: str) -> str | None:
+    """A link to the next page when this one is full."""
+    if page.limit is None or len(rows) < page.limit:
+        return None
+    query = {k: v for k, v in req.params.items() if k != "marker"}
+    query["marker"] = rows[-1].id
+    encoded = "&".join(f"{falcon.uri.encode_value(k)}={falcon.uri.encode_value(str(v))}"
+                       for k, v in query.items())
+    return f"{base_url}{req.path}?{encoded}"

@@ -1,0 +1,338 @@
+"""/v1/functions: upload, read, update, delete and scale functions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import falcon
+import sqlalchemy as sa
+
+from qinling import exceptions, states
+from qinling.api import body, params, policy
+from qinling.api.deps import Deps
+from qinling.api.v1 import uploads, views
+from qinling.context import RequestContext
+from qinling.db import models, queries
+
+ENTRY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*\.[A-Za-z_$][A-Za-z0-9_$]*$"
+CODE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "source": {"enum": ["package", "swift", "image"]},
+        "md5sum": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
+        "swift": {
+            "type": "object",
+            "properties": {"container": {"type": "string", "minLength": 1},
+                           "object": {"type": "string", "minLength": 1}},
+            "required": ["container", "object"],
+        },
+        "image": {"type": "string", "minLength": 1},
+    },
+    "required": ["source"],
+}
+FIELDS = {
+    "name": {"type": ["string", "null"], "maxLength": 255},
+    "description": {"type": ["string", "null"], "maxLength": 255},
+    "runtime_id": {"type": ["string", "null"], "maxLength": 36},
+    "code": CODE_SCHEMA,
+    "entry": {"type": ["string", "null"], "maxLength": 255, "pattern": ENTRY_PATTERN},
+    "cpu": {"type": "integer"},
+    "memory_size": {"type": "integer"},
+    "timeout": {"type": "integer"},
+    "environment": {"type": "object", "additionalProperties": {"type": "string"},
+                    "maxProperties": 256},
+    "concurrency": {"type": ["integer", "null"], "minimum": 1},
+}
+CREATE_SCHEMA = {"type": "object", "properties": FIELDS, "required": ["code"],
+                 "additionalProperties": False}
+# python-qinlingclient's update merges the code dict into the fields.
+UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": FIELDS | {"source": {"enum": ["package", "swift", "image"]},
+                            "swift": CODE_SCHEMA["properties"]["swift"],
+                            "md5sum": CODE_SCHEMA["properties"]["md5sum"]},
+    "additionalProperties": False,
+}
+FILTERS = frozenset({"name", "description", "runtime_id", "entry", "project_id", "count",
+                     "latest_version", "created_at", "updated_at", "cpu", "memory_size",
+                     "timeout"})
+SCALE_SCHEMA = {
+    "type": "object",
+    "properties": {"count": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    "additionalProperties": False,
+}
+
+
+def check_limits(conf, data: dict[str, Any]) -> None:
+    limits = conf.resource_limits
+    for field, low, high, unit in (
+        ("cpu", limits.min_cpu, limits.max_cpu, "millicpu"),
+        ("memory_size", limits.min_memory, limits.max_memory, "bytes"),
+        ("timeout", limits.min_timeout, limits.max_timeout, "seconds"),
+    ):
+        value = data.get(field)
+        if value is not None and not low <= value <= high:
+            raise exceptions.InputError(f"{field} must be between {low} and {high} {unit}.")
+    concurrency = data.get("concurrency")
+    if concurrency is not None and concurrency > conf.engine.max_function_concurrency:
+        raise exceptions.InputError(
+            f"concurrency must be at most {conf.engine.max_function_concurrency}.")
+
+
+def available_runtime(session, ctx: RequestContext, runtime_id: str | None) -> models.Runtime:
+    if not runtime_id:
+        raise exceptions.InputError("runtime_id is required for package and swift functions.")
+    runtime = queries.get(session, models.Runtime, runtime_id, ctx, "Runtime")
+    if runtime.status != states.RuntimeStatus.AVAILABLE:
+        raise exceptions.Conflict(
+            f"Runtime {runtime_id} is {runtime.status}, not available"
+            + (f": {runtime.status_reason}" if runtime.status_reason else "."))
+    return runtime
+
+
+def check_code(code: dict[str, Any], upload: uploads.Upload) -> None:
+    source = code["source"]
+    if source == "package" and upload.package is None:
+        raise exceptions.InputError("A package function needs the zip file in a 'package' part.")
+    if source != "package" and upload.package is not None:
+        raise exceptions.InputError(f"A {source} function takes no package upload.")
+    if source == "swift" and "swift" not in code:
+        raise exceptions.InputError("A swift function needs code.swift.container and .object.")
+    if source == "image" and "image" not in code:
+        raise exceptions.InputError("An image function needs code.image.")
+    if source == "swift":
+        raise exceptions.InputError(
+            "Functions from Swift need the swift package store, which this deployment does "
+            "not have; upload the package instead.")
+    md5 = code.get("md5sum")
+    if upload.package is not None and md5 and md5.lower() != upload.package.md5:
+        raise exceptions.InputError(
+            f"The package's md5 is {upload.package.md5}, not {md5} as code.md5sum says; "
+            "the upload was damaged or the checksum is wrong.")
+
+
+def release_package(deps: Deps, digest: str | None) -> None:
+    """Delete a stored package once no function or version refers to it."""
+    if not digest:
+        return
+    with deps.db.transaction() as session:
+        users = queries.count(session, models.Function, models.Function.package_digest == digest)
+        users += queries.count(session, models.FunctionVersion,
+                               models.FunctionVersion.package_digest == digest)
+    if not users:
+        deps.storage.delete(digest)
+
+
+def stream_package(deps: Deps, resp: falcon.Response, digest: str | None, name: str) -> None:
+    if not digest:
+        raise exceptions.NotFound("This function has no package to download.")
+    resp.content_type = "application/zip"
+    resp.downloadable_as = f"{name}.zip"
+    resp.stream = deps.storage.open(digest)
+
+
+class Functions:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        lp = params.list_params(req, max_limit=self.deps.max_limit)
+        with self.deps.db.transaction() as session:
+            rows = queries.list_rows(session, models.Function, lp.scope, where=lp.filters,
+                                     allowed=FILTERS, page=lp.page)
+            resp.media = {"functions": [views.function(r) for r in rows]}
+        if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
+            resp.media["next"] = link
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx = req.context.ctx
+        upload = uploads.receive(req, self.deps, CREATE_SCHEMA)
+        try:
+            resp.media = self._create(ctx, upload)
+        except exceptions.QinlingError:
+            release_package(self.deps, upload.package and upload.package.digest)
+            raise
+        resp.status = falcon.HTTP_201
+
+    def _create(self, ctx: RequestContext, upload: uploads.Upload) -> dict[str, Any]:
+        data, conf = upload.fields, self.deps.conf
+        check_code(data["code"], upload)
+        check_limits(conf, data)
+        limits = conf.resource_limits
+        with self.deps.db.transaction() as session:
+            runtime_id = data.get("runtime_id")
+            if data["code"]["source"] != "image" or runtime_id:
+                runtime_id = available_runtime(session, ctx, runtime_id).id
+            package = upload.package
+            row = models.Function(
+                name=data.get("name"), description=data.get("description"),
+                runtime_id=runtime_id, entry=data.get("entry") or "main.main",
+                code=json.dumps(data["code"] | ({"md5sum": package.md5} if package else {})),
+                cpu=data.get("cpu") or limits.default_cpu,
+                memory_size=data.get("memory_size") or limits.default_memory,
+                timeout=data.get("timeout") or limits.default_timeout,
+                environment=data.get("environment"), concurrency=data.get("concurrency"),
+                package_digest=package.digest if package else None,
+                package_size=package.size if package else None,
+                project_id=ctx.project_id, trust_id=ctx.trust_id,
+            )
+            session.add(row)
+            session.flush()
+            return views.function(row)
+
+
+class Function:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
+        download = body.parse_bool(req.get_param("download") or "false", "download")
+        with self.deps.db.transaction() as session:
+            row = queries.get(session, models.Function, function_id, req.context.ctx, "Function")
+            if not download:
+                resp.media = views.function(row)
+                return
+            digest = row.package_digest
+        stream_package(self.deps, resp, digest, function_id)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
+        ctx = req.context.ctx
+        upload = uploads.receive(req, self.deps, UPDATE_SCHEMA)
+        try:
+            resp.media, old_digest = self._update(ctx, function_id, upload)
+        except exceptions.QinlingError:
+            release_package(self.deps, upload.package and upload.package.digest)
+            raise
+        if old_digest is not None:
+            # New code: the old workers must not serve another execution.
+            self.deps.engine.delete_function(ctx, function_id, 0)
+            release_package(self.deps, old_digest)
+
+    def _update(self, ctx: RequestContext, function_id: str, upload: uploads.Upload
+                ) -> tuple[dict[str, Any], str | None]:
+        data = upload.fields
+        source = data.pop("source", None) or (data.get("code") or {}).get("source")
+        md5 = data.pop("md5sum", None)
+        data.pop("swift", None)
+        data.pop("code", None)
+        check_limits(self.deps.conf, data)
+        with self.deps.db.transaction() as session:
+            row = queries.get(session, models.Function, function_id, ctx, "Function",
+                              for_update=True)
+            code = json.loads(row.code)
+            if source and source != code.get("source"):
+                raise exceptions.InputError(
+                    f"A {code.get('source')} function cannot become a {source} function.")
+            if upload.package is not None and code.get("source") != "package":
+                raise exceptions.InputError("Only package functions take a new package.")
+            if upload.package is not None and md5 and md5.lower() != upload.package.md5:
+                raise exceptions.InputError("The package's md5 does not match md5sum.")
+            if "runtime_id" in data and data["runtime_id"] != row.runtime_id:
+                data["runtime_id"] = available_runtime(session, ctx, data["runtime_id"]).id
+            for field in ("name", "description", "runtime_id", "entry", "cpu", "memory_size",
+                          "timeout", "environment", "concurrency"):
+                if field in data and (data[field] is not None or field in
+                                      ("description", "concurrency", "name")):
+                    setattr(row, field, data[field])
+            old_digest = None
+            if upload.package is not None and upload.package.digest != row.package_digest:
+                old_digest = row.package_digest or ""
+                row.package_digest = upload.package.digest
+                row.package_size = upload.package.size
+                row.code = json.dumps(code | {"md5sum": upload.package.md5})
+            row.updated_at = models.utcnow()
+            session.flush()
+            return views.function(row), old_digest
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
+        ctx = req.context.ctx
+        with self.deps.db.transaction() as session:
+            row = queries.get(session, models.Function, function_id, ctx, "Function",
+                              for_update=True)
+            _refuse_if_used(session, function_id)
+            digests = {row.package_digest} | set(session.scalars(
+                sa.select(models.FunctionVersion.package_digest)
+                .where(models.FunctionVersion.function_id == function_id)))
+            session.execute(sa.delete(models.FunctionVersion)
+                            .where(models.FunctionVersion.function_id == function_id))
+            session.delete(row)
+        self.deps.engine.delete_function(ctx, function_id, None)
+        for digest in digests:
+            release_package(self.deps, digest)
+        resp.status = falcon.HTTP_204
+
+
+def _refuse_if_used(session, function_id: str) -> None:
+    users = {
+        "alias(es)": queries.count(session, models.FunctionAlias,
+                                   models.FunctionAlias.function_id == function_id),
+        "webhook(s)": queries.count(session, models.Webhook,
+                                    models.Webhook.function_id == function_id),
+        "job(s)": queries.count(
+            session, models.Job, models.Job.function_id == function_id,
+            models.Job.status.in_([states.JobStatus.RUNNING, states.JobStatus.PAUSED])),
+    }
+    used = [f"{n} {what}" for what, n in users.items() if n]
+    if used:
+        raise exceptions.Conflict(
+            f"Function {function_id} is still used by {', '.join(used)}; delete them first.")
+
+
+class FunctionAction:
+    """detach, scale_up, scale_down of a function or one of its versions."""
+
+    def __init__(self, deps: Deps, action: str, *, versioned: bool = False) -> None:
+        self.deps = deps
+        self.action = action
+        self.versioned = versioned
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, function_id: str,
+                version: str | None = None) -> None:
+        ctx = req.context.ctx
+        kind = "function_version" if self.versioned else "function"
+        policy.enforce(ctx, f"{kind}:{self.action}")
+        number = resolve_version(self.deps, ctx, function_id, version)
+        if self.action == "detach":
+            self.deps.engine.delete_function(ctx, function_id, number)
+        else:
+            data = body.read_json(req, SCALE_SCHEMA, max_size=self.deps.max_body, optional=True)
+            count = data.get("count", 1)
+            getattr(self.deps.engine, self.action)(ctx, function_id, number, count)
+        resp.status = falcon.HTTP_202
+
+
+def resolve_version(deps: Deps, ctx: RequestContext, function_id: str,
+                    version: str | None) -> int:
+    """Check the function (and version) exist for ``ctx``; the version number."""
+    with deps.db.transaction() as session:
+        queries.get(session, models.Function, function_id, ctx, "Function")
+        if version is None:
+            return 0
+        number = parse_version(version)
+        if number and not session.scalars(sa.select(models.FunctionVersion.id).where(
+                models.FunctionVersion.function_id == function_id,
+                models.FunctionVersion.version_number == number)).first():
+            raise exceptions.NotFound(f"Function {function_id} has no version {number}.")
+        return number
+
+
+def parse_version(raw: str) -> int:
+    try:
+        number = int(raw)
+    except ValueError as err:
+        raise exceptions.InputError(f"Version must be a number, not '{raw}'.") from err
+    if number < 0:
+        raise exceptions.InputError("Version must not be negative.")
+    return number
+
+
+class FunctionWorkers:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
+        ctx = req.context.ctx
+        policy.enforce(ctx, "function_worker:get_all")
+        resolve_version(self.deps, ctx, function_id, None)
+        resp.media = {"workers": self.deps.engine.list_workers(ctx, function_id, None)}

@@ -1,0 +1,173 @@
+"""/v1/jobs: run a function on a cron pattern or once at a given time."""
+
+from __future__ import annotations
+
+import datetime
+
+import croniter
+import falcon
+import sqlalchemy as sa
+
+from qinling import exceptions, states
+from qinling.api import body, params
+from qinling.api.deps import Deps
+from qinling.api.v1 import targets, views
+from qinling.db import models, queries
+
+CREATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": ["string", "null"], "maxLength": 255},
+        "function_id": {"type": ["string", "null"], "maxLength": 36},
+        "function_version": {"type": ["integer", "null"], "minimum": 0},
+        "function_alias": {"type": ["string", "null"], "maxLength": 255},
+        "function_input": {"type": ["string", "object", "array", "null"]},
+        "pattern": {"type": ["string", "null"], "maxLength": 255},
+        "first_execution_time": {"type": ["string", "null"], "maxLength": 64},
+        "count": {"type": ["integer", "null"], "minimum": 1},
+    },
+    "additionalProperties": False,
+}
+UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": CREATE_SCHEMA["properties"]["name"],
+        "status": {"enum": [states.JobStatus.RUNNING, states.JobStatus.PAUSED,
+                            states.JobStatus.CANCELLED]},
+        "pattern": CREATE_SCHEMA["properties"]["pattern"],
+        "next_execution_time": {"type": ["string", "null"], "maxLength": 64},
+        "function_input": CREATE_SCHEMA["properties"]["function_input"],
+    },
+    "additionalProperties": False,
+}
+FILTERS = frozenset({"name", "status", "function_id", "function_alias", "project_id",
+                     "created_at", "next_execution_time"})
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def parse_time(raw: str, field: str) -> datetime.datetime:
+    """A time as the user wrote it; UTC when it names no time zone."""
+    try:
+        value = datetime.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError as err:
+        raise exceptions.InputError(
+            f"{field} '{raw}' is not a time; use e.g. '2030-01-01 12:00' or "
+            "'2030-01-01T12:00:00+02:00'.") from err
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0)
+
+
+def check_pattern(pattern: str) -> None:
+    if not croniter.croniter.is_valid(pattern):
+        raise exceptions.InputError(
+            f"'{pattern}' is not a valid cron pattern (five fields, e.g. '*/5 * * * *').")
+
+
+def next_run(pattern: str, after: datetime.datetime) -> datetime.datetime:
+    return croniter.croniter(pattern, after).get_next(datetime.datetime)
+
+
+def _input_text(value) -> str | None:
+    from qinling.api.v1.executions import encode_input
+
+    return encode_input(value)
+
+
+class Jobs:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        lp = params.list_params(req, max_limit=self.deps.max_limit)
+        with self.deps.db.transaction() as session:
+            rows = queries.list_rows(session, models.Job, lp.scope, where=lp.filters,
+                                     allowed=FILTERS, page=lp.page)
+            resp.media = {"jobs": [views.job(r) for r in rows]}
+        if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
+            resp.media["next"] = link
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx = req.context.ctx
+        data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
+        pattern, first = data.get("pattern"), data.get("first_execution_time")
+        if not pattern and not first:
+            raise exceptions.InputError("A job needs a pattern, a first_execution_time or both.")
+        if pattern:
+            check_pattern(pattern)
+        start = parse_time(first, "first_execution_time") if first else None
+        if start is not None and start < now():
+            raise exceptions.InputError("first_execution_time must not be in the past.")
+        if not pattern and data.get("count") not in (None, 1):
+            raise exceptions.InputError("A job without a pattern runs once; count must be 1.")
+        with self.deps.db.transaction() as session:
+            target = targets.resolve(
+                session, ctx, function_id=data.get("function_id"),
+                function_version=data.get("function_version"),
+                function_alias=data.get("function_alias"))
+            row = models.Job(
+                name=data.get("name"), function_id=target.function_id,
+                function_version=target.function_version, function_alias=target.function_alias,
+                function_input=_input_text(data.get("function_input")), pattern=pattern,
+                status=states.JobStatus.RUNNING, first_execution_time=start,
+                next_execution_time=start or next_run(pattern, now()),
+                count=data.get("count") if pattern else 1, project_id=ctx.project_id,
+                trust_id=ctx.trust_id)
+            session.add(row)
+            session.flush()
+            resp.media = views.job(row)
+        resp.status = falcon.HTTP_201
+
+
+class Job:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        with self.deps.db.transaction() as session:
+            resp.media = views.job(queries.get(session, models.Job, job_id, req.context.ctx,
+                                               "Job"))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
+        with self.deps.db.transaction() as session:
+            row = queries.get(session, models.Job, job_id, req.context.ctx, "Job",
+                              for_update=True)
+            self._apply(row, data)
+            row.updated_at = models.utcnow()
+            session.flush()
+            resp.media = views.job(row)
+
+    @staticmethod
+    def _apply(row: models.Job, data: dict) -> None:
+        if row.status in (states.JobStatus.DONE, states.JobStatus.CANCELLED):
+            raise exceptions.Conflict(f"Job {row.id} is {row.status}; it can no longer change.")
+        if "status" in data:
+            states.check_transition(states.JOB_TRANSITIONS, row.status, data["status"],
+                                    what="The job")
+            if data["status"] == states.JobStatus.RUNNING and row.pattern:
+                row.next_execution_time = max(row.next_execution_time or now(), now())
+            row.status = data["status"]
+            row.status_reason = None
+        if data.get("pattern"):
+            check_pattern(data["pattern"])
+            row.pattern = data["pattern"]
+            row.next_execution_time = next_run(row.pattern, now())
+        if data.get("next_execution_time"):
+            when = parse_time(data["next_execution_time"], "next_execution_time")
+            if when < now():
+                raise exceptions.InputError("next_execution_time must not be in the past.")
+            row.next_execution_time = when
+        if "name" in data:
+            row.name = data["name"]
+        if "function_input" in data:
+            row.function_input = _input_text(data["function_input"])
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        with self.deps.db.transaction() as session:
+            row = queries.get(session, models.Job, job_id, req.context.ctx, "Job")
+            session.execute(sa.delete(models.Job).where(models.Job.id == row.id))
+        resp.status = falcon.HTTP_204

@@ -1,0 +1,62 @@
+"""What an execution, job or webhook runs: a function version or an alias."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import sqlalchemy as sa
+
+from qinling import exceptions
+from qinling.context import RequestContext
+from qinling.db import models, queries
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    function_id: str
+    function_version: int
+    function_alias: str | None = None
+
+
+def resolve(session, ctx: RequestContext, *, function_id: str | None,
+            function_version: int | None, function_alias: str | None) -> Target:
+    """Check that the function/version/alias exist for ``ctx``."""
+    if function_alias:
+        alias = get_alias(session, ctx, function_alias)
+        return Target(alias.function_id, alias.function_version, alias.name)
+    if not function_id:
+        raise exceptions.InputError("Either function_id or function_alias is required.")
+    function = queries.get(session, models.Function, function_id, ctx, "Function")
+    version = function_version or 0
+    if version:
+        check_version(session, function.id, version)
+    return Target(function.id, version)
+
+
+def check_version(session, function_id: str, number: int) -> None:
+    found = session.scalars(sa.select(models.FunctionVersion.id).where(
+        models.FunctionVersion.function_id == function_id,
+        models.FunctionVersion.version_number == number)).first()
+    if not found:
+        raise exceptions.NotFound(f"Function {function_id} has no version {number}.")
+
+
+def get_alias(session, ctx: RequestContext, name: str) -> models.FunctionAlias:
+    stmt = sa.select(models.FunctionAlias).where(models.FunctionAlias.name == name)
+    stmt = queries.scoped(stmt, models.FunctionAlias, queries.Scope(ctx))
+    alias = session.scalars(stmt).first()
+    if alias is None:
+        raise exceptions.NotFound.of("Alias", name)
+    return alias
+
+
+def pick_version(session, ctx: RequestContext, target: Target) -> int:
+    """The version to run now: an alias may send a share to a second one."""
+    if not target.function_alias:
+        return target.function_version
+    alias = get_alias(session, ctx, target.function_alias)
+    if alias.additional_version is not None and alias.additional_weight:
+        if random.uniform(0, 100) < alias.additional_weight:
+            return alias.additional_version
+    return alias.function_version

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from oslo_config import cfg
+
+GROUP = "api"
+
+OPTS = [
+    cfg.HostAddressOpt("host", default="0.0.0.0", help="Address the API listens on."),
+    cfg.PortOpt("port", default=7070, help="Port the API listens on."),
+    cfg.IntOpt(
+        "api_workers",
+        default=8,
+        min=1,
+        help="Threads serving API requests in qinling-api and qinling-server.",
+    ),
+    cfg.URIOpt(
+        "public_url",
+        help="Base URL clients use to reach the API (used in webhook_url and "
+        "pagination links). Defaults to the URL of each request.",
+    ),
+    cfg.IntOpt(
+        "max_limit",
+        default=1000,
+        min=1,
+        help="Largest page size a list request may ask for with 'limit'.",
+    ),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=1048576,
+        min=1024,
+        help="Largest JSON request body, in bytes. Package uploads are bounded "
+        "by [storage] max_package_size instead.",
+    ),
+    cfg.IntOpt(
+        "sync_execution_margin",
+        default=30,
+        min=1,
+        help="Seconds a synchronous execution request waits beyond the "
+        "function's own timeout before giving up with 504.",
+    ),
+]

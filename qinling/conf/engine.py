@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from oslo_config import cfg
+
+GROUP = "engine"
+
+OPTS = [
+    cfg.StrOpt("host", default="0.0.0.0", help="Name of this engine on the RPC bus."),
+    cfg.StrOpt("topic", default="qinling_engine", help="RPC topic the engines listen on."),
+    cfg.StrOpt(
+        "orchestrator",
+        default="local",
+        help="Orchestrator driver that runs functions, by its entry point name "
+        "in the 'qinling.orchestrator' namespace: 'local' (sandboxed processes "
+        "on this host), 'kubernetes', or 'fake' (tests only: runs nothing).",
+    ),
+    cfg.IntOpt(
+        "function_service_expiration",
+        default=300,
+        min=1,
+        help="Seconds a warm worker may stay idle before it is stopped.",
+    ),
+    cfg.IntOpt(
+        "function_concurrency",
+        default=10,
+        min=1,
+        help="Default for a function's concurrency limit: how many workers one "
+        "function version may have at once. A function may set its own.",
+    ),
+    cfg.IntOpt(
+        "max_function_concurrency",
+        default=100,
+        min=1,
+        help="Largest concurrency limit a function may ask for.",
+    ),
+    cfg.IntOpt(
+        "execution_threads",
+        default=64,
+        min=1,
+        help="Executions one engine runs at once; more wait in its queue.",
+    ),
+    cfg.IntOpt(
+        "periodic_interval",
+        default=10,
+        min=1,
+        help="Seconds between the engine's periodic tasks (idle reaping, "
+        "stuck executions).",
+    ),
+    cfg.IntOpt(
+        "max_versions",
+        default=1000,
+        min=1,
+        help="Most versions one function may have.",
+    ),
+]

@@ -1,0 +1,38 @@
+"""Who is asking: the request context passed explicitly down every call."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+
+def new_request_id() -> str:
+    return f"req-{uuid.uuid4()}"
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestContext:
+    project_id: str = "default"
+    user_id: str | None = None
+    roles: tuple[str, ...] = ()
+    is_admin: bool = False
+    auth_token: str | None = None
+    trust_id: str | None = None
+    request_id: str = dataclasses.field(default_factory=new_request_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A small payload for RPC; tokens travel only where they must."""
+        return dataclasses.asdict(self) | {"roles": list(self.roles)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RequestContext:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        values["roles"] = tuple(values.get("roles") or ())
+        return cls(**values)
+
+
+def admin_context(project_id: str = "admin") -> RequestContext:
+    """The engine's own identity for its periodic work."""
+    return RequestContext(project_id=project_id, roles=("admin",), is_admin=True)

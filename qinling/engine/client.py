@@ -1,0 +1,91 @@
+"""What the API may ask of the engine, and the in-process implementation.
+
+``qinling-server`` hands calls straight to its own engine: oslo.messaging's
+fake driver polls every 50 ms, which would dominate a warm execution.
+``qinling-api`` uses ``rpcapi.EngineRPCClient`` with the same methods.
+"""
+
+from __future__ import annotations
+
+from concurrent import futures
+from typing import Any, Protocol
+
+from qinling.context import RequestContext
+
+
+class EngineClient(Protocol):
+    def create_runtime(self, ctx: RequestContext, runtime_id: str) -> None: ...
+
+    def update_runtime(self, ctx: RequestContext, runtime_id: str) -> None: ...
+
+    def delete_runtime(self, ctx: RequestContext, runtime_id: str) -> None: ...
+
+    def get_runtime_pool(self, ctx: RequestContext, runtime_id: str) -> dict[str, Any]: ...
+
+    def create_execution(
+        self, ctx: RequestContext, execution_id: str, *, sync: bool, timeout: int
+    ) -> None: ...
+
+    def delete_function(self, ctx: RequestContext, function_id: str,
+                        version: int | None = None) -> None: ...
+
+    def scale_up(self, ctx: RequestContext, function_id: str, version: int,
+                 count: int) -> None: ...
+
+    def scale_down(self, ctx: RequestContext, function_id: str, version: int,
+                   count: int) -> None: ...
+
+    def list_workers(self, ctx: RequestContext, function_id: str,
+                     version: int | None = None) -> list[dict[str, Any]]: ...
+
+
+class InProcessEngineClient:
+    """Calls an EngineManager in this process; casts go to a thread pool."""
+
+    def __init__(self, manager, *, threads: int = 64) -> None:
+        self._manager = manager
+        self._pool = futures.ThreadPoolExecutor(threads, thread_name_prefix="engine")
+
+    def _cast(self, method: str, ctx: RequestContext, **kwargs: Any) -> None:
+        self._pool.submit(self._run_logged, method, ctx, kwargs)
+
+    def _run_logged(self, method: str, ctx: RequestContext, kwargs: dict) -> None:
+        try:
+            getattr(self._manager, method)(ctx, **kwargs)
+        except Exception:  # a cast has nobody to report to but the log
+            import logging
+
+            logging.getLogger(__name__).exception("Engine task %s failed", method)
+
+    def create_runtime(self, ctx, runtime_id):
+        self._cast("create_runtime", ctx, runtime_id=runtime_id)
+
+    def update_runtime(self, ctx, runtime_id):
+        self._cast("update_runtime", ctx, runtime_id=runtime_id)
+
+    def delete_runtime(self, ctx, runtime_id):
+        self._cast("delete_runtime", ctx, runtime_id=runtime_id)
+
+    def get_runtime_pool(self, ctx, runtime_id):
+        return self._manager.get_runtime_pool(ctx, runtime_id=runtime_id)
+
+    def create_execution(self, ctx, execution_id, *, sync, timeout):
+        if sync:
+            self._manager.create_execution(ctx, execution_id=execution_id)
+        else:
+            self._cast("create_execution", ctx, execution_id=execution_id)
+
+    def delete_function(self, ctx, function_id, version=None):
+        self._cast("delete_function", ctx, function_id=function_id, version=version)
+
+    def scale_up(self, ctx, function_id, version, count):
+        self._manager.scale_up(ctx, function_id=function_id, version=version, count=count)
+
+    def scale_down(self, ctx, function_id, version, count):
+        self._manager.scale_down(ctx, function_id=function_id, version=version, count=count)
+
+    def list_workers(self, ctx, function_id, version=None):
+        return self._manager.list_workers(ctx, function_id=function_id, version=version)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)

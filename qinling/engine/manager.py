@@ -1,0 +1,255 @@
+"""The engine's RPC endpoint: runtimes, executions and workers.
+
+Every method takes the caller's context first (oslo.messaging's
+convention) and small keyword arguments: ids, never rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import oslo_messaging as messaging
+import sqlalchemy as sa
+
+from qinling import exceptions, rpc, states
+from qinling.context import RequestContext
+from qinling.db import models
+from qinling.db.session import Database
+from qinling.engine import specs
+from qinling.orchestrator import base
+from qinling.storage import PackageStore
+
+LOG = logging.getLogger(__name__)
+
+# Results and logs beyond these are cut, with a note saying so.
+MAX_LOG_CHARS = 1024 * 1024
+MAX_OUTPUT_CHARS = 1024 * 1024
+
+
+class EngineManager:
+    target = messaging.Target(version=rpc.RPC_VERSION)
+
+    def __init__(self, conf, db: Database, orchestrator: base.Orchestrator,
+                 storage: PackageStore) -> None:
+        self._conf = conf
+        self._db = db
+        self._orchestrator = orchestrator
+        self._storage = storage
+
+    # Runtimes -----------------------------------------------------------
+
+    def create_runtime(self, ctx: RequestContext, runtime_id: str) -> None:
+        self._prepare_pool(runtime_id, self._orchestrator.create_pool)
+
+    def update_runtime(self, ctx: RequestContext, runtime_id: str) -> None:
+        self._prepare_pool(runtime_id, self._orchestrator.update_pool)
+
+    def _prepare_pool(self, runtime_id: str, action) -> None:
+        with self._db.transaction() as session:
+            runtime = session.get(models.Runtime, runtime_id)
+            if runtime is None:
+                return
+            spec = specs.runtime_spec(runtime)
+        try:
+            action(spec)
+            status, reason = states.RuntimeStatus.AVAILABLE, None
+        except exceptions.QinlingError as err:
+            LOG.warning("Runtime %s cannot be prepared: %s", runtime_id, err.message)
+            status, reason = states.RuntimeStatus.ERROR, err.message
+        with self._db.transaction() as session:
+            session.execute(
+                sa.update(models.Runtime)
+                .where(models.Runtime.id == runtime_id)
+                .values(status=status, status_reason=reason)
+            )
+
+    def delete_runtime(self, ctx: RequestContext, runtime_id: str) -> None:
+        self._orchestrator.delete_pool(runtime_id)
+
+    def get_runtime_pool(self, ctx: RequestContext, runtime_id: str) -> dict[str, Any]:
+        pool = self._orchestrator.get_pool(runtime_id)
+        return {
+            "name": pool.name,
+            "capacity": {"total": pool.total, "available": pool.available},
+            "workers": pool.workers,
+            "warnings": list(pool.warnings),
+        }
+
+    # Executions ---------------------------------------------------------
+
+    def create_execution(self, ctx: RequestContext, execution_id: str) -> None:
+        """Run an accepted execution and record how it ended."""
+        try:
+            spec, request = self._load_execution(execution_id)
+        except exceptions.QinlingError as err:
+            self._finish(execution_id, states.ExecutionStatus.ERROR, output=err.message)
+            return
+        if spec is None:
+            return
+        try:
+            result = self._orchestrator.run_execution(spec, request)
+        except exceptions.QinlingError as err:
+            result = base.ExecutionResult(success=False, platform_error=err.message)
+        except Exception as err:
+            LOG.exception("Execution %s: the orchestrator failed", execution_id)
+            result = base.ExecutionResult(success=False, platform_error=f"Platform error: {err}")
+        self._record(execution_id, spec, result)
+
+    def _load_execution(self, execution_id: str
+                        ) -> tuple[base.FunctionSpec | None, base.ExecutionRequest]:
+        with self._db.transaction() as session:
+            execution = session.get(models.Execution, execution_id)
+            if execution is None or execution.status != states.ExecutionStatus.RUNNING:
+                LOG.info("Execution %s is gone or already final; skipped", execution_id)
+                return None, base.ExecutionRequest(execution_id)
+            function = session.get(models.Function, execution.function_id)
+            if function is None:
+                raise exceptions.NotFound.of("Function", execution.function_id)
+            version = self._version(session, function, execution.function_version)
+            runtime = session.get(models.Runtime, (version or function).runtime_id)
+            if runtime is None:
+                raise exceptions.NotFound(f"The runtime of function {function.id} is gone.")
+            if runtime.status != states.RuntimeStatus.AVAILABLE:
+                raise exceptions.Conflict(
+                    f"Runtime {runtime.id} is {runtime.status}, not available."
+                )
+            digest = (version or function).package_digest
+            spec = specs.function_spec(
+                function, version, runtime,
+                package_path=self._storage.local_path(digest) if digest else None,
+                default_concurrency=self._conf.engine.function_concurrency,
+            )
+            request = base.ExecutionRequest(
+                execution_id=execution.id,
+                input=_decode_input(execution.input),
+                context={
+                    "execution_id": execution.id,
+                    "function_id": function.id,
+                    "function_version": execution.function_version,
+                    "project_id": execution.project_id,
+                },
+            )
+            session.execute(
+                sa.update(models.Function)
+                .where(models.Function.id == function.id)
+                .values(count=models.Function.count + 1)
+            )
+            execution.started_at = models.utcnow()
+            execution.engine_host = self._conf.engine.host
+        return spec, request
+
+    @staticmethod
+    def _version(session, function: models.Function, number: int
+                 ) -> models.FunctionVersion | None:
+        if not number:
+            return None
+        version = session.scalars(
+            sa.select(models.FunctionVersion).where(
+                models.FunctionVersion.function_id == function.id,
+                models.FunctionVersion.version_number == number,
+            )
+        ).first()
+        if version is None:
+            raise exceptions.NotFound(f"Function {function.id} has no version {number}.")
+        return version
+
+    def _record(self, execution_id: str, spec: base.FunctionSpec,
+                result: base.ExecutionResult) -> None:
+        if result.platform_error:
+            status = states.ExecutionStatus.ERROR
+            output: Any = result.platform_error
+        else:
+            status = (states.ExecutionStatus.SUCCESS if result.success
+                      else states.ExecutionStatus.FAILED)
+            output = result.output
+        self._finish(
+            execution_id, status, output=output, duration=result.duration, logs=result.logs,
+            cold_start=result.cold_start, init_duration=result.init_duration,
+            memory_peak=result.memory_peak,
+        )
+
+    def _finish(self, execution_id: str, status: states.ExecutionStatus, *, output: Any,
+                duration: float = 0.0, logs: str = "", **extra: Any) -> None:
+        result = _encode_result(output, duration)
+        values = dict(status=status, result=result, logs=_cap(logs, MAX_LOG_CHARS),
+                      duration=round(duration, 6), finished_at=models.utcnow(), **extra)
+        with self._db.transaction() as session:
+            # Only a running execution may end; a cancel may have won the race.
+            session.execute(
+                sa.update(models.Execution)
+                .where(models.Execution.id == execution_id,
+                       models.Execution.status == states.ExecutionStatus.RUNNING)
+                .values(**values)
+            )
+        LOG.info("Execution %s ended %s", execution_id, status)
+
+    # Workers ------------------------------------------------------------
+
+    def _spec_for(self, function_id: str, version: int) -> base.FunctionSpec:
+        with self._db.transaction() as session:
+            function = session.get(models.Function, function_id)
+            if function is None:
+                raise exceptions.NotFound.of("Function", function_id)
+            snapshot = self._version(session, function, version)
+            runtime = session.get(models.Runtime, (snapshot or function).runtime_id)
+            if runtime is None:
+                raise exceptions.NotFound(f"The runtime of function {function_id} is gone.")
+            digest = (snapshot or function).package_digest
+            return specs.function_spec(
+                function, snapshot, runtime,
+                package_path=self._storage.local_path(digest) if digest else None,
+                default_concurrency=self._conf.engine.function_concurrency,
+            )
+
+    def scale_up(self, ctx: RequestContext, function_id: str, version: int, count: int) -> None:
+        self._orchestrator.scale_up(self._spec_for(function_id, version), count)
+
+    def scale_down(self, ctx: RequestContext, function_id: str, version: int,
+                   count: int) -> None:
+        self._orchestrator.scale_down(function_id, version, count)
+
+    def delete_function(self, ctx: RequestContext, function_id: str,
+                        version: int | None = None) -> None:
+        self._orchestrator.delete_function(function_id, version)
+
+    def list_workers(self, ctx: RequestContext, function_id: str,
+                     version: int | None = None) -> list[dict[str, Any]]:
+        return [
+            {"function_id": w.function_id, "function_version": w.version,
+             "worker_name": w.name, "status": str(w.state)}
+            for w in self._orchestrator.list_workers(function_id, version)
+        ]
+
+    # Periodic -----------------------------------------------------------
+
+    def reap_idle_workers(self) -> int:
+        return self._orchestrator.reap_idle(self._conf.engine.function_service_expiration)
+
+
+def _decode_input(raw: str | None) -> Any:
+    """Qinling's rule: a JSON object becomes keyword arguments, anything else
+    is handed over as the one string the caller sent."""
+    if raw is None or raw == "":
+        return None
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return raw
+    return decoded if isinstance(decoded, dict) else raw
+
+
+def _cap(text: str | None, limit: int) -> str:
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... cut: the log was {len(text)} characters, {limit} are kept]"
+
+
+def _encode_result(output: Any, duration: float) -> str:
+    encoded = json.dumps({"duration": round(duration, 3), "output": output})
+    if len(encoded) > MAX_OUTPUT_CHARS:
+        note = f"[output cut: it was {len(encoded)} characters, more than {MAX_OUTPUT_CHARS}]"
+        encoded = json.dumps({"duration": round(duration, 3), "output": note})
+    return encoded

@@ -1,0 +1,72 @@
+"""Domain exceptions; the API maps each to its HTTP code in one place."""
+
+from __future__ import annotations
+
+
+class QinlingError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    http_code: int = 500
+    title: str = "Internal Server Error"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.title
+        super().__init__(self.message)
+
+
+class InputError(QinlingError):
+    http_code = 400
+    title = "Bad Request"
+
+
+class Unauthorized(QinlingError):
+    http_code = 401
+    title = "Unauthorized"
+
+
+class Forbidden(QinlingError):
+    http_code = 403
+    title = "Forbidden"
+
+
+class NotFound(QinlingError):
+    http_code = 404
+    title = "Not Found"
+
+    @classmethod
+    def of(cls, kind: str, ident: object) -> NotFound:
+        return cls(f"{kind} {ident} not found.")
+
+
+class Conflict(QinlingError):
+    """A state conflict: the request is valid but not now, or not here."""
+
+    http_code = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(QinlingError):
+    http_code = 413
+    title = "Payload Too Large"
+
+
+class UnsupportedMediaType(QinlingError):
+    http_code = 415
+    title = "Unsupported Media Type"
+
+
+class ServiceUnavailable(QinlingError):
+    http_code = 503
+    title = "Service Unavailable"
+
+
+class OrchestratorError(QinlingError):
+    """The orchestrator cannot do what was asked (host, pool or runtime)."""
+
+    http_code = 500
+    title = "Orchestrator Error"
+
+
+class StorageError(QinlingError):
+    http_code = 500
+    title = "Storage Error"

@@ -1,0 +1,37 @@
+"""Serving a WSGI app with cheroot, stopping cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from cheroot import wsgi
+
+LOG = logging.getLogger(__name__)
+
+
+def serve(app, host: str, port: int, *, threads: int,
+          on_stop: tuple[Callable[[], None], ...] = ()) -> None:
+    server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=256,
+                         server_name="qinling")
+    stop_requested = threading.Event()
+
+    def request_stop(signum, _frame) -> None:
+        LOG.info("Signal %s: stopping", signum)
+        stop_requested.set()
+        threading.Thread(target=server.stop, name="stopper").start()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    server.prepare()
+    LOG.info("Qinling API listening on http://%s:%s", host, server.bind_addr[1])
+    try:
+        server.serve()
+    finally:
+        for stop in on_stop:
+            try:
+                stop()
+            except Exception:
+                LOG.exception("Error while stopping")

@@ -1,0 +1,65 @@
+"""Length-prefixed JSON messages over a stream socket.
+
+A frame is a 4-byte big-endian length followed by that many bytes of UTF-8
+JSON. The runtime agents speak the same framing (runtimes/*/agent.*).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from typing import Any
+
+_HEADER = struct.Struct(">I")
+
+
+class ConnectionClosed(ConnectionError):
+    """The peer closed the connection (or died) before a whole frame arrived."""
+
+
+class FrameTooLarge(ValueError):
+    """The peer announced a frame larger than the reader accepts."""
+
+
+def send(sock: socket.socket, message: Any, fds: list[int] | None = None) -> None:
+    body = json.dumps(message, separators=(",", ":")).encode()
+    data = _HEADER.pack(len(body)) + body
+    if fds:
+        sent = socket.send_fds(sock, [data], fds)
+        data = data[sent:]
+    if data:
+        sock.sendall(data)
+
+
+def recv(sock: socket.socket, max_size: int = 64 * 1024 * 1024) -> Any:
+    message, _ = recv_with_fds(sock, max_size, max_fds=0)
+    return message
+
+
+def recv_with_fds(
+    sock: socket.socket, max_size: int = 64 * 1024 * 1024, max_fds: int = 4
+) -> tuple[Any, list[int]]:
+    fds: list[int] = []
+    if max_fds:
+        header, fds, _, _ = socket.recv_fds(sock, _HEADER.size, max_fds)
+        if not header:
+            raise ConnectionClosed("connection closed")
+        header += _read_exact(sock, _HEADER.size - len(header))
+    else:
+        header = _read_exact(sock, _HEADER.size)
+    (size,) = _HEADER.unpack(header)
+    if size > max_size:
+        raise FrameTooLarge(f"message of {size} bytes exceeds {max_size}")
+    return json.loads(_read_exact(sock, size)), fds
+
+
+def _read_exact(sock: socket.socket, size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            raise ConnectionClosed("connection closed")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,281 @@
+"""Per-worker cgroups for memory, CPU and pids limits, on cgroup v1 or v2.
+
+``detect`` finds where this process sits in each hierarchy (from
+/proc/self/mountinfo and /proc/self/cgroup). The driver creates one
+directory of its own below that (``qinling-<pid>-<n>``) and one per worker
+below it, so ``stop`` can remove everything it made. v1 is used when the
+memory, cpu and pids controllers are all mounted as v1 hierarchies (hybrid
+hosts such as this one); otherwise v2 when its ``cgroup.controllers`` offers
+them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import signal
+import time
+
+REQUIRED = ("memory", "cpu", "pids")
+CPU_PERIOD_US = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Mount:
+    root: str
+    mountpoint: str
+    fstype: str
+    options: frozenset[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where this process's cgroups are: ``dirs`` maps a controller (or
+    ``"unified"`` on v2) to a directory."""
+
+    version: int
+    dirs: dict[str, str]
+
+    def describe(self) -> str:
+        return f"cgroup v{self.version} ({', '.join(sorted(set(self.dirs.values())))})"
+
+
+def parse_mountinfo(text: str) -> list[Mount]:
+    mounts = []
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 3 or tail[0] not in ("cgroup", "cgroup2"):
+            continue
+        mounts.append(
+            Mount(
+                root=_unescape(fields[3]),
+                mountpoint=_unescape(fields[4]),
+                fstype=tail[0],
+                options=frozenset(tail[2].split(",")),
+            )
+        )
+    return mounts
+
+
+def parse_proc_cgroup(text: str) -> dict[str, str]:
+    """Map each v1 controller, and ``""`` for v2, to this process's cgroup path."""
+    paths = {}
+    for line in text.splitlines():
+        _, controllers, path = line.split(":", 2)
+        for name in controllers.split(",") if controllers else [""]:
+            paths[name] = path
+    return paths
+
+
+def detect(
+    mountinfo_path: str = "/proc/self/mountinfo", cgroup_path: str = "/proc/self/cgroup"
+) -> Layout | None:
+    """The usable layout, or None when the host has no usable cgroups."""
+    try:
+        with open(mountinfo_path) as f:
+            mounts = parse_mountinfo(f.read())
+        with open(cgroup_path) as f:
+            paths = parse_proc_cgroup(f.read())
+    except OSError:
+        return None
+    return _v1_layout(mounts, paths) or _v2_layout(mounts, paths)
+
+
+def _v1_layout(mounts: list[Mount], paths: dict[str, str]) -> Layout | None:
+    dirs = {}
+    for controller in REQUIRED:
+        for mount in mounts:
+            if mount.fstype == "cgroup" and controller in mount.options and controller in paths:
+                dirs[controller] = _join(mount, paths[controller])
+                break
+        else:
+            return None
+    return Layout(version=1, dirs=dirs)
+
+
+def _v2_layout(mounts: list[Mount], paths: dict[str, str]) -> Layout | None:
+    for mount in mounts:
+        if mount.fstype != "cgroup2" or "" not in paths:
+            continue
+        directory = _join(mount, paths[""])
+        try:
+            with open(os.path.join(directory, "cgroup.controllers")) as f:
+                available = set(f.read().split())
+        except OSError:
+            continue
+        if set(REQUIRED) <= available:
+            return Layout(version=2, dirs={"unified": directory})
+    return None
+
+
+def _join(mount: Mount, path: str) -> str:
+    relative = os.path.relpath(path, mount.root) if path.startswith(mount.root) else path
+    relative = "" if relative == "." else relative.lstrip("/")
+    return os.path.join(mount.mountpoint, relative).rstrip("/")
+
+
+def _unescape(field: str) -> str:
+    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+
+
+def _write(path: str, value: str | int) -> None:
+    with open(path, "w") as f:
+        f.write(str(value))
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+class DriverCgroups:
+    """The driver's own cgroup directories, parents of every worker's."""
+
+    def __init__(self, layout: Layout, name: str) -> None:
+        self.layout = layout
+        self.dirs = {key: os.path.join(path, name) for key, path in layout.dirs.items()}
+
+    def create(self) -> None:
+        for path in set(self.dirs.values()):
+            os.makedirs(path, exist_ok=True)
+        if self.layout.version == 2:
+            self._delegate_v2()
+
+    def _delegate_v2(self) -> None:
+        base = self.dirs["unified"]
+        wanted = " ".join(f"+{name}" for name in REQUIRED)
+        parent = os.path.dirname(base)
+        enabled = set(_read(os.path.join(parent, "cgroup.subtree_control")).split())
+        if not set(REQUIRED) <= enabled:
+            _write(os.path.join(parent, "cgroup.subtree_control"), wanted)
+        _write(os.path.join(base, "cgroup.subtree_control"), wanted)
+
+    def worker(self, name: str) -> WorkerCgroup:
+        return WorkerCgroup(self.layout.version, {k: os.path.join(p, name) for k, p in self.dirs.items()})
+
+    def remove(self) -> None:
+        for path in set(self.dirs.values()):
+            for child in _subdirs(path):
+                _rmdir_when_empty(child)
+            _rmdir_when_empty(path)
+
+
+class WorkerCgroup:
+    """One worker's cgroup (a directory per v1 hierarchy, or one on v2)."""
+
+    def __init__(self, version: int, dirs: dict[str, str]) -> None:
+        self.version = version
+        self.dirs = dirs
+
+    def _file(self, controller: str, name: str) -> str:
+        return os.path.join(self.dirs["unified" if self.version == 2 else controller], name)
+
+    @property
+    def procs_files(self) -> list[str]:
+        return [os.path.join(path, "cgroup.procs") for path in sorted(set(self.dirs.values()))]
+
+    def create(self, memory: int, cpu_millis: int, pids: int) -> None:
+        for path in set(self.dirs.values()):
+            os.mkdir(path, 0o755)
+        quota = max(1000, cpu_millis * CPU_PERIOD_US // 1000)
+        if self.version == 1:
+            _write(self._file("memory", "memory.limit_in_bytes"), memory)
+            _try_write(self._file("memory", "memory.memsw.limit_in_bytes"), memory)
+            _try_write(self._file("memory", "memory.swappiness"), 0)
+            _write(self._file("cpu", "cpu.cfs_period_us"), CPU_PERIOD_US)
+            _write(self._file("cpu", "cpu.cfs_quota_us"), quota)
+        else:
+            _write(self._file("memory", "memory.max"), memory)
+            _try_write(self._file("memory", "memory.swap.max"), 0)
+            _write(self._file("cpu", "cpu.max"), f"{quota} {CPU_PERIOD_US}")
+        _write(self._file("pids", "pids.max"), pids)
+
+    def oom_kills(self) -> int:
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            for line in _read(self._file("memory", name)).splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except OSError:
+            pass
+        return 0
+
+    def memory_peak(self) -> int | None:
+        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        try:
+            return int(_read(self._file("memory", name)))
+        except (OSError, ValueError):
+            return None
+
+    def reset_memory_peak(self) -> None:
+        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        _try_write(self._file("memory", name), 0)
+
+    def kill(self) -> None:
+        """SIGKILL every process left in the cgroup."""
+        if self.version == 2 and _try_write(self._file("pids", "cgroup.kill"), 1):
+            return
+        for procs in self.procs_files:
+            for pid in _read_pids(procs):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def remove(self, wait: float = 5.0) -> bool:
+        """Remove the directories; True when none is left."""
+        deadline = time.monotonic() + wait
+        left = [p for p in set(self.dirs.values()) if os.path.isdir(p)]
+        while left:
+            left = [p for p in left if not _try_rmdir(p)]
+            if not left or time.monotonic() > deadline:
+                break
+            self.kill()
+            time.sleep(0.005)  # the kernel finishes exiting killed tasks
+        return not left
+
+
+def _subdirs(path: str) -> list[str]:
+    try:
+        return [e.path for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _read_pids(path: str) -> list[int]:
+    try:
+        return [int(line) for line in _read(path).split()]
+    except OSError:
+        return []
+
+
+def _try_write(path: str, value: str | int) -> bool:
+    try:
+        _write(path, value)
+    except OSError:
+        return False
+    return True
+
+
+def _try_rmdir(path: str) -> bool:
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EBUSY, errno.ENOTEMPTY):
+            return False
+        raise
+    return True
+
+
+def _rmdir_when_empty(path: str) -> None:
+    for pid in _read_pids(os.path.join(path, "cgroup.procs")):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    WorkerCgroup(1, {"x": path}).remove()

@@ -1,0 +1,233 @@
+"""Qinling's Python runtime agent: runs one function inside a sandboxed worker.
+
+The zygote imports this module once; every worker forked from it calls
+``serve``. The worker has already been sandboxed (see
+qinling/orchestrator/local/_sandbox/jail.py): fd 3 is a listening Unix
+socket, fd 4 the read end of the zygote's lifeline pipe.
+
+Protocol, on each accepted connection: the agent first sends a hello
+``{"ready": true, "init_duration": s[, "load_error": msg, "logs": text]}``,
+then answers each request ``{"input": ..., "context": {...}}`` with
+``{"success", "output", "duration", "logs"}``. Frames are a 4-byte
+big-endian length and UTF-8 JSON.
+
+Calling convention (as OpenStack Qinling): a JSON object input becomes
+keyword arguments, ``None`` no argument, anything else one positional
+argument; ``context`` is passed as a keyword when the function accepts a
+``context`` parameter or ``**kwargs``. The return value is the output (if it
+is not JSON-serialisable, its ``str()``). stdout and stderr, including those
+of child processes, are the logs.
+
+This file imports the standard library only and nothing of the service.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+_HEADER = struct.Struct(">I")
+_MAX_REQUEST = 64 * 1024 * 1024
+
+
+class _Logs:
+    """stdout and stderr (fds 1 and 2) go to an in-memory file read after each call."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.fd = os.memfd_create("qinling-logs")
+        appender = os.open(f"/proc/self/fd/{self.fd}", os.O_WRONLY | os.O_APPEND)
+        os.dup2(appender, 1)
+        os.dup2(appender, 2)
+        os.close(appender)
+
+    def take(self) -> str:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        size = os.fstat(self.fd).st_size
+        data = os.pread(self.fd, min(size, self.limit), 0)
+        os.ftruncate(self.fd, 0)
+        text = data.decode("utf-8", errors="replace")
+        if size > self.limit:
+            text += f"\n[logs truncated: {size} bytes written, the limit is {self.limit} bytes]"
+        return text
+
+
+def serve(listen_fd: int, lifeline_fd: int, config: dict[str, Any]) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if config.get("python"):
+        sys.executable = config["python"]
+    logs = _Logs(config["max_logs"])
+    started = time.monotonic()
+    function, load_error = _load(config["entry"], config["package_dir"])
+    hello: dict[str, Any] = {"ready": True, "init_duration": time.monotonic() - started}
+    if load_error:
+        hello["load_error"] = load_error
+        hello["logs"] = logs.take()
+    listener = socket.socket(fileno=listen_fd)
+    while True:
+        readable, _, _ = select.select([listener, lifeline_fd], [], [])
+        if lifeline_fd in readable:
+            return
+        conn, _ = listener.accept()
+        with conn:
+            _send(conn, hello)
+            _serve_connection(conn, function, load_error, config, logs)
+
+
+def _serve_connection(
+    conn: socket.socket,
+    function: Callable[..., Any] | None,
+    load_error: str | None,
+    config: dict[str, Any],
+    logs: _Logs,
+) -> None:
+    while True:
+        request = _recv(conn)
+        if request is None:
+            return
+        if function is None:
+            reply = {"success": False, "output": load_error, "duration": 0.0, "logs": ""}
+        else:
+            reply = _execute(function, request, config["max_output"], logs)
+        _send(conn, reply)
+        _end_leftover_processes()
+
+
+def _load(entry: str, package_dir: str) -> tuple[Callable[..., Any] | None, str | None]:
+    module_name, _, function_name = entry.rpartition(".")
+    prefix = sys.base_prefix
+    sys.path[:] = [package_dir] + [p for p in sys.path if p.startswith(prefix)]
+    try:
+        module = importlib.import_module(module_name or "main")
+        function = getattr(module, function_name)
+        if not callable(function):
+            raise TypeError(f"{entry} is not callable")
+        return function, None
+    except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
+        traceback.print_exc()
+        return None, f"Failed to load function {entry!r}: {type(exc).__name__}: {exc}"
+
+
+def _execute(
+    function: Callable[..., Any], request: dict[str, Any], max_output: int, logs: _Logs
+) -> dict[str, Any]:
+    args, kwargs = _arguments(function, request.get("input"), request.get("context") or {})
+    agent_pid = os.getpid()
+    started = time.monotonic()
+    try:
+        value = function(*args, **kwargs)
+        success, output = True, _jsonable(value)
+    except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
+        if os.getpid() != agent_pid:
+            os._exit(1)
+        traceback.print_exc()
+        success, output = False, f"{type(exc).__name__}: {exc}"
+    if os.getpid() != agent_pid:
+        os._exit(0)  # a child the function forked returned through the agent
+    duration = time.monotonic() - started
+    return {
+        "success": success,
+        "output": _capped(output, max_output),
+        "duration": duration,
+        "logs": logs.take(),
+    }
+
+
+def _arguments(
+    function: Callable[..., Any], value: Any, context: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = {}
+    if isinstance(value, dict):
+        kwargs = dict(value)
+    elif value is not None:
+        args = (value,)
+    if _accepts_context(function):
+        kwargs["context"] = context
+    return args, kwargs
+
+
+def _accepts_context(function: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            return True
+        if parameter.name == "context" and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY:
+            return True
+    return False
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value
+
+
+def _capped(output: Any, limit: int) -> Any:
+    text = output if isinstance(output, str) else json.dumps(output)
+    size = len(text.encode())
+    if size <= limit:
+        return output
+    cut = text.encode()[:limit].decode("utf-8", errors="ignore")
+    return f"{cut}\n[output truncated: {size} bytes, the limit is {limit} bytes]"
+
+
+def _end_leftover_processes() -> None:
+    """As pid 1 of the worker's namespace, end what the last execution left running."""
+    if os.getpid() != 1:
+        return  # unsafe development mode: kill(-1) would reach the whole host
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def _send(conn: socket.socket, message: Any) -> None:
+    body = json.dumps(message, separators=(",", ":")).encode()
+    conn.sendall(_HEADER.pack(len(body)) + body)
+
+
+def _recv(conn: socket.socket) -> Any:
+    header = _read(conn, _HEADER.size)
+    if header is None:
+        return None
+    (size,) = _HEADER.unpack(header)
+    if size > _MAX_REQUEST:
+        return None
+    body = _read(conn, size)
+    return None if body is None else json.loads(body)
+
+
+def _read(conn: socket.socket, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = conn.recv(size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)

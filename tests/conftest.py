@@ -1,0 +1,3 @@
+"""Fixtures shared by every test."""
+
+from tests.db_backends import *  # noqa: F403
