@@ -12,10 +12,12 @@ from cheroot import wsgi
 LOG = logging.getLogger(__name__)
 
 
-def serve(app, host: str, port: int, *, threads: int,
-          on_stop: tuple[Callable[[], None], ...] = ()) -> None:
-    server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=256,
-                         server_name="qinling")
+def serve(
+    app, host: str, port: int, *, threads: int, on_stop: tuple[Callable[[], None], ...] = ()
+) -> None:
+    server = wsgi.Server(
+        (host, port), app, numthreads=threads, request_queue_size=256, server_name="qinling"
+    )
     stop_requested = threading.Event()
 
     def request_stop(signum, _frame) -> None:

@@ -11,7 +11,8 @@ FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(threadName)s] %(mess
 def setup(conf, *, level: int | None = None) -> None:
     debug = getattr(conf, "debug", False)
     logging.basicConfig(
-        stream=sys.stderr, format=FORMAT,
+        stream=sys.stderr,
+        format=FORMAT,
         level=level if level is not None else (logging.DEBUG if debug else logging.INFO),
         force=True,
     )

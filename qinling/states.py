@@ -32,7 +32,12 @@ class JobStatus(enum.StrEnum):
 
 
 FINAL_EXECUTION_STATES = frozenset(
-    {ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.ERROR, ExecutionStatus.CANCELLED}
+    {
+        ExecutionStatus.SUCCESS,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.ERROR,
+        ExecutionStatus.CANCELLED,
+    }
 )
 
 RUNTIME_TRANSITIONS: dict[RuntimeStatus, frozenset[RuntimeStatus]] = {
@@ -64,9 +69,7 @@ JOB_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 
-def check_transition(
-    table: dict, current: str, target: str, *, what: str
-) -> None:
+def check_transition(table: dict, current: str, target: str, *, what: str) -> None:
     """Raise Conflict unless ``current -> target`` is allowed by ``table``."""
     if current == target:
         return

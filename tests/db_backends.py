@@ -38,11 +38,11 @@ __all__ = [
     "BACKENDS",
     "database",
     "db_backend",
+    "db_engine",
     "db_url",
     "empty_db_url",
     "pytest_configure",
     "pytest_generate_tests",
-    "db_engine",
     "session_databases",
 ]
 
@@ -70,15 +70,18 @@ class Server:
         try:
             with engine.connect() as connection:
                 connection.exec_driver_sql(statement)
+            return
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
-            pytest.fail(
-                f"{self.backend} is not reachable at {engine.url!r}: {err.orig}\n"
-                f"Start it with:\n    {self.how_to_start}\n"
-                f"or point QINLING_TEST_{self.backend.upper()}_URL at a server.",
-                pytrace=False,
-            )
+            reason = str(err.orig).strip()
         finally:
             engine.dispose()
+        # Outside the except block, so that the report is this message alone.
+        pytest.fail(
+            f"{self.backend} is not reachable at {engine.url!r}: {reason}\n"
+            f"Start it with:\n    {self.how_to_start}\n"
+            f"or point QINLING_TEST_{self.backend.upper()}_URL at a running server.",
+            pytrace=False,
+        )
 
     def create(self, name: str) -> str:
         if self.backend == "mariadb":
@@ -102,7 +105,9 @@ SERVERS = {
     ),
     "mariadb": Server(
         "mariadb",
-        os.environ.get("QINLING_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/?charset=utf8mb4"),
+        os.environ.get(
+            "QINLING_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/?charset=utf8mb4"
+        ),
         "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
     ),
 }

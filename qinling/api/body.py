@@ -19,8 +19,9 @@ JSON_TYPES = ("application/json",)
 FORM_TYPES = ("application/x-www-form-urlencoded",)
 
 
-def read_json(req: falcon.Request, schema: dict[str, Any], *, max_size: int,
-              optional: bool = False) -> dict[str, Any]:
+def read_json(
+    req: falcon.Request, schema: dict[str, Any], *, max_size: int, optional: bool = False
+) -> dict[str, Any]:
     """The JSON object in the body, checked against ``schema``."""
     if not req.content_length and optional:
         return {}

@@ -22,28 +22,35 @@ def _render(resp: falcon.Response, code: int, title: str, message: str) -> None:
     resp.text = json.dumps({"faultstring": message, "title": title, "code": code})
 
 
-def handle_domain(req: falcon.Request, resp: falcon.Response,
-                  ex: exceptions.QinlingError, params: dict) -> None:
+def handle_domain(
+    req: falcon.Request, resp: falcon.Response, ex: exceptions.QinlingError, params: dict
+) -> None:
     if ex.http_code >= 500:
         LOG.error("%s %s failed: %s", req.method, req.path, ex.message)
     _render(resp, ex.http_code, ex.title, ex.message)
 
 
-def handle_http(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError,
-                params: dict) -> None:
+def handle_http(
+    req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict
+) -> None:
     message = ex.description or ex.title or "Request failed."
     _render(resp, ex.status_code, ex.title or "Error", message)
     for name, value in (ex.headers or {}).items():
         resp.set_header(name, value)
 
 
-def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,
-                      params: dict) -> None:
+def handle_unexpected(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict
+) -> None:
     request_id = getattr(req.context, "request_id", "-")
     LOG.exception("Unexpected error in %s %s (request %s)", req.method, req.path, request_id)
-    _render(resp, 500, "Internal Server Error",
-            f"An unexpected error occurred; the operator can find request {request_id} "
-            "in the service log.")
+    _render(
+        resp,
+        500,
+        "Internal Server Error",
+        f"An unexpected error occurred; the operator can find request {request_id} "
+        "in the service log.",
+    )
 
 
 def register(app: falcon.App) -> None:

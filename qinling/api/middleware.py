@@ -44,8 +44,9 @@ class NoAuthContext:
         )
         req.context.request_id = req.context.ctx.request_id
 
-    def process_response(self, req: falcon.Request, resp: falcon.Response, resource,
-                         req_succeeded: bool) -> None:
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool
+    ) -> None:
         request_id = getattr(req.context, "request_id", None)
         if request_id:
             resp.set_header("X-Openstack-Request-Id", request_id)

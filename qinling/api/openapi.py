@@ -22,8 +22,7 @@ JSON_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("/v1/functions/{function_id}/scale_down", "post"): functions.SCALE_SCHEMA,
     ("/v1/functions/{function_id}/versions", "post"): versions.CREATE_SCHEMA,
     ("/v1/functions/{function_id}/versions/{version}/scale_up", "post"): functions.SCALE_SCHEMA,
-    ("/v1/functions/{function_id}/versions/{version}/scale_down", "post"):
-        functions.SCALE_SCHEMA,
+    ("/v1/functions/{function_id}/versions/{version}/scale_down", "post"): functions.SCALE_SCHEMA,
     ("/v1/aliases", "post"): aliases.CREATE_SCHEMA,
     ("/v1/aliases/{name}", "put"): aliases.UPDATE_SCHEMA,
     ("/v1/executions", "post"): executions.CREATE_SCHEMA,
@@ -51,10 +50,18 @@ def build(routes: list[tuple[str, Any]]) -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "Qinling Function-as-a-Service API", "version": "1.0"},
         "paths": paths,
-        "components": {"schemas": {"Error": {
-            "type": "object",
-            "properties": {"faultstring": {"type": "string"}, "title": {"type": "string"},
-                           "code": {"type": "integer"}}}}},
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "faultstring": {"type": "string"},
+                        "title": {"type": "string"},
+                        "code": {"type": "integer"},
+                    },
+                }
+            }
+        },
     }
 
 
@@ -68,26 +75,39 @@ def _operation(path: str, method: str) -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"{(\w+)}", path)
         ],
-        "responses": {code: {"description": "Success"}} | {
-            err: {"description": "Error",
-                  "content": {"application/json": {"schema": {"$ref":
-                                                              "#/components/schemas/Error"}}}}
-            for err in ("400", "401", "403", "404", "409", "413")},
+        "responses": {code: {"description": "Success"}}
+        | {
+            err: {
+                "description": "Error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+            for err in ("400", "401", "403", "404", "409", "413")
+        },
     }
     if method == "get" and "{" not in path.rsplit("/", 1)[-1]:
-        op["parameters"] += [{"name": q, "in": "query", "required": False,
-                              "schema": {"type": "string"}} for q in LIST_QUERY]
+        op["parameters"] += [
+            {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
+            for q in LIST_QUERY
+        ]
     if (path, method) in JSON_BODIES:
-        op["requestBody"] = {"required": method == "post" and "scale" not in path,
-                             "content": {"application/json": {
-                                 "schema": _openapi_schema(JSON_BODIES[path, method])}}}
+        op["requestBody"] = {
+            "required": method == "post" and "scale" not in path,
+            "content": {"application/json": {"schema": _openapi_schema(JSON_BODIES[path, method])}},
+        }
     if (path, method) in FORM_BODIES:
         schema = _openapi_schema(FORM_BODIES[path, method])
-        multipart = {"type": "object", "properties": dict(schema.get("properties", {})) | {
-            "package": {"type": "string", "format": "binary"}}}
-        op["requestBody"] = {"required": method == "post", "content": {
-            "multipart/form-data": {"schema": multipart},
-            "application/json": {"schema": schema}}}
+        multipart = {
+            "type": "object",
+            "properties": dict(schema.get("properties", {}))
+            | {"package": {"type": "string", "format": "binary"}},
+        }
+        op["requestBody"] = {
+            "required": method == "post",
+            "content": {
+                "multipart/form-data": {"schema": multipart},
+                "application/json": {"schema": schema},
+            },
+        }
     return op
 
 

@@ -10,8 +10,9 @@ from qinling import exceptions
 from qinling.api.body import parse_bool
 from qinling.db import filters, queries
 
-RESERVED = frozenset({"all_projects", "project_id", "limit", "marker", "sort_key", "sort_dir",
-                      "download"})
+RESERVED = frozenset(
+    {"all_projects", "project_id", "limit", "marker", "sort_key", "sort_dir", "download"}
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +63,7 @@ def next_link(req: falcon.Request, page: filters.Page, rows: list, base_url: str
         return None
     query = {k: v for k, v in req.params.items() if k != "marker"}
     query["marker"] = rows[-1].id
-    encoded = "&".join(f"{falcon.uri.encode_value(k)}={falcon.uri.encode_value(str(v))}"
-                       for k, v in query.items())
+    encoded = "&".join(
+        f"{falcon.uri.encode_value(k)}={falcon.uri.encode_value(str(v))}" for k, v in query.items()
+    )
     return f"{base_url}{req.path}?{encoded}"

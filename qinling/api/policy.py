@@ -9,12 +9,21 @@ from __future__ import annotations
 from qinling import exceptions
 from qinling.context import RequestContext
 
-ADMIN_ONLY = frozenset({
-    "runtime:create", "runtime:update", "runtime:delete", "runtime_pool:get_all",
-    "function:detach", "function:scale_up", "function:scale_down",
-    "function_worker:get_all", "function_version:detach",
-    "function_version:scale_up", "function_version:scale_down",
-})
+ADMIN_ONLY = frozenset(
+    {
+        "runtime:create",
+        "runtime:update",
+        "runtime:delete",
+        "runtime_pool:get_all",
+        "function:detach",
+        "function:scale_up",
+        "function:scale_down",
+        "function_worker:get_all",
+        "function_version:detach",
+        "function_version:scale_up",
+        "function_version:scale_down",
+    }
+)
 
 
 def enforce(ctx: RequestContext, action: str) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 
 from qinling import conf as qconf
+from qinling import storage
 from qinling.api.app import create_app
 from qinling.db.session import Database
 from qinling.engine.rpcapi import EngineRPCClient
-from qinling import storage
 
 
 def build_application(config_file: str | None = None):
@@ -21,8 +21,9 @@ def build_application(config_file: str | None = None):
     from qinling import logs
 
     logs.setup(conf)
-    return create_app(conf, db=Database.from_conf(conf), engine=EngineRPCClient(conf),
-                      storage=storage.load(conf))
+    return create_app(
+        conf, db=Database.from_conf(conf), engine=EngineRPCClient(conf), storage=storage.load(conf)
+    )
 
 
 def __getattr__(name: str):

@@ -10,8 +10,9 @@ from qinling import bootstrap, http_server
 def main(argv: list[str] | None = None) -> None:
     conf = bootstrap.config(sys.argv[1:] if argv is None else argv)
     app, close = bootstrap.api_only(conf)
-    http_server.serve(app, conf.api.host, conf.api.port, threads=conf.api.api_workers,
-                      on_stop=(close,))
+    http_server.serve(
+        app, conf.api.host, conf.api.port, threads=conf.api.api_workers, on_stop=(close,)
+    )
 
 
 if __name__ == "__main__":

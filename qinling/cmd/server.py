@@ -10,8 +10,13 @@ from qinling import bootstrap, http_server
 def main(argv: list[str] | None = None) -> None:
     conf = bootstrap.config(sys.argv[1:] if argv is None else argv)
     parts = bootstrap.all_in_one(conf)
-    http_server.serve(parts.app, conf.api.host, conf.api.port, threads=conf.api.api_workers,
-                      on_stop=(parts.close,))
+    http_server.serve(
+        parts.app,
+        conf.api.host,
+        conf.api.port,
+        threads=conf.api.api_workers,
+        on_stop=(parts.close,),
+    )
 
 
 if __name__ == "__main__":

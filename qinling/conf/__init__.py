@@ -32,7 +32,9 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [(module.GROUP, list(module.OPTS)) for module in _MODULES]
 
 
-def new_config(args: list[str] | None = None, *, default_files: list[str] | None = None) -> cfg.ConfigOpts:
+def new_config(
+    args: list[str] | None = None, *, default_files: list[str] | None = None
+) -> cfg.ConfigOpts:
     """A fresh, registered ConfigOpts parsed from ``args``.
 
     Services and tests each build their own; nothing reads a global CONF.

@@ -10,10 +10,15 @@ OPTS = [
         "auth_strategy",
         default="noauth",
         choices=[
-            ("noauth", "No authentication: the project comes from the X-Project-Id "
-             "header and admin from X-Roles. For development and single-user hosts."),
-            ("keystone", "Tokens are validated by keystonemiddleware, configured "
-             "in [keystone_authtoken]."),
+            (
+                "noauth",
+                "No authentication: the project comes from the X-Project-Id "
+                "header and admin from X-Roles. For development and single-user hosts.",
+            ),
+            (
+                "keystone",
+                "Tokens are validated by keystonemiddleware, configured in [keystone_authtoken].",
+            ),
         ],
         help="How API requests are authenticated.",
     ),

@@ -43,8 +43,7 @@ OPTS = [
         "periodic_interval",
         default=10,
         min=1,
-        help="Seconds between the engine's periodic tasks (idle reaping, "
-        "stuck executions).",
+        help="Seconds between the engine's periodic tasks (idle reaping, stuck executions).",
     ),
     cfg.IntOpt(
         "max_versions",

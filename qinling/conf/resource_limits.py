@@ -9,9 +9,17 @@ OPTS = [
     cfg.IntOpt("min_cpu", default=100, help="Smallest CPU a function may ask for, in millicpu."),
     cfg.IntOpt("max_cpu", default=2000, help="Largest CPU a function may ask for, in millicpu."),
     cfg.IntOpt("default_memory", default=33554432, help="Default memory of a function, in bytes."),
-    cfg.IntOpt("min_memory", default=33554432, help="Smallest memory a function may ask for, in bytes."),
-    cfg.IntOpt("max_memory", default=1073741824, help="Largest memory a function may ask for, in bytes."),
+    cfg.IntOpt(
+        "min_memory", default=33554432, help="Smallest memory a function may ask for, in bytes."
+    ),
+    cfg.IntOpt(
+        "max_memory", default=1073741824, help="Largest memory a function may ask for, in bytes."
+    ),
     cfg.IntOpt("default_timeout", default=5, help="Default timeout of a function, in seconds."),
-    cfg.IntOpt("min_timeout", default=1, help="Shortest timeout a function may ask for, in seconds."),
-    cfg.IntOpt("max_timeout", default=300, help="Longest timeout a function may ask for, in seconds."),
+    cfg.IntOpt(
+        "min_timeout", default=1, help="Shortest timeout a function may ask for, in seconds."
+    ),
+    cfg.IntOpt(
+        "max_timeout", default=300, help="Longest timeout a function may ask for, in seconds."
+    ),
 ]

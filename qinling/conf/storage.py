@@ -12,8 +12,7 @@ OPTS = [
     ),
     cfg.StrOpt(
         "file_system_dir",
-        help="Directory of the local package store. Unset: 'packages' in "
-        "[DEFAULT] state_dir.",
+        help="Directory of the local package store. Unset: 'packages' in [DEFAULT] state_dir.",
     ),
     cfg.IntOpt(
         "max_package_size",

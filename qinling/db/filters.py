@@ -88,9 +88,7 @@ def clause(model: type, flt: Filter, allowed: frozenset[str]) -> sa.ColumnElemen
         return column.in_(values) if flt.op == "in" else column.not_in(values)
     if flt.op == "has":
         if column.type.python_type is not str:
-            raise exceptions.InputError(
-                f"Filter '{flt.field}': 'has' applies to text fields only."
-            )
+            raise exceptions.InputError(f"Filter '{flt.field}': 'has' applies to text fields only.")
         return column.contains(flt.value, autoescape=True)
     value = _convert(column, flt.field, flt.value)
     return {
@@ -119,7 +117,9 @@ def paginate(
     if marker_row is not None:
         marker_key = getattr(marker_row, page.sort_key)
         after = (key < marker_key) if descending else (key > marker_key)
-        same = sa.and_(key == marker_key, (ident < marker_row.id) if descending else (ident > marker_row.id))
+        same = sa.and_(
+            key == marker_key, (ident < marker_row.id) if descending else (ident > marker_row.id)
+        )
         stmt = stmt.where(sa.or_(after, same))
     order = (key.desc(), ident.desc()) if descending else (key.asc(), ident.asc())
     stmt = stmt.order_by(*order)

@@ -127,9 +127,7 @@ class FunctionAlias(TimestampMixin, Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255))
-    function_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("functions.id"), index=True
-    )
+    function_id: Mapped[str] = mapped_column(String(36), ForeignKey("functions.id"), index=True)
     function_version: Mapped[int] = mapped_column(Integer, default=0)
     # Beyond Qinling: a second version taking ``additional_weight`` percent.
     additional_version: Mapped[int | None] = mapped_column(Integer)

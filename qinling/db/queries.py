@@ -45,8 +45,15 @@ def scoped(stmt: sa.Select, model: type, scope: Scope) -> sa.Select:
     return stmt if condition is None else stmt.where(condition)
 
 
-def get(session: Session, model: type[Row], ident: str, ctx: RequestContext,
-        kind: str, *, for_update: bool = False) -> Row:
+def get(
+    session: Session,
+    model: type[Row],
+    ident: str,
+    ctx: RequestContext,
+    kind: str,
+    *,
+    for_update: bool = False,
+) -> Row:
     """The row with ``ident`` visible to ``ctx``, or NotFound.
 
     Other projects' rows are reported missing, not forbidden, so that ids

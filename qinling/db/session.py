@@ -31,8 +31,14 @@ def _tune_sqlite(dbapi_conn, _record) -> None:
     cursor.close()
 
 
-def create_engine(url: str, *, debug: bool = False, pool_size: int = 20,
-                  max_overflow: int = 20, pool_timeout: int = 10) -> sa.Engine:
+def create_engine(
+    url: str,
+    *,
+    debug: bool = False,
+    pool_size: int = 20,
+    max_overflow: int = 20,
+    pool_timeout: int = 10,
+) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, echo=debug, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
@@ -59,7 +65,7 @@ class Database:
     def from_conf(cls, conf) -> Database:
         url = conf.database.connection or default_url(conf.state_dir)
         if url.startswith("sqlite:///"):
-            os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
+            os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///") :])), exist_ok=True)
         return cls(
             create_engine(
                 url,
@@ -108,6 +114,14 @@ def _is_outage(err: exc.DBAPIError) -> bool:
     text = str(err.orig).lower()
     return any(
         marker in text
-        for marker in ("connection", "server closed", "can't connect", "lost", "gone away",
-                       "terminating", "shutting down", "timeout")
+        for marker in (
+            "connection",
+            "server closed",
+            "can't connect",
+            "lost",
+            "gone away",
+            "terminating",
+            "shutting down",
+            "timeout",
+        )
     )

@@ -31,8 +31,9 @@ MAX_OUTPUT_CHARS = 1024 * 1024
 class EngineManager:
     target = messaging.Target(version=rpc.RPC_VERSION)
 
-    def __init__(self, conf, db: Database, orchestrator: base.Orchestrator,
-                 storage: PackageStore) -> None:
+    def __init__(
+        self, conf, db: Database, orchestrator: base.Orchestrator, storage: PackageStore
+    ) -> None:
         self._conf = conf
         self._db = db
         self._orchestrator = orchestrator
@@ -97,8 +98,9 @@ class EngineManager:
             result = base.ExecutionResult(success=False, platform_error=f"Platform error: {err}")
         self._record(execution_id, spec, result)
 
-    def _load_execution(self, execution_id: str
-                        ) -> tuple[base.FunctionSpec | None, base.ExecutionRequest]:
+    def _load_execution(
+        self, execution_id: str
+    ) -> tuple[base.FunctionSpec | None, base.ExecutionRequest]:
         with self._db.transaction() as session:
             execution = session.get(models.Execution, execution_id)
             if execution is None or execution.status != states.ExecutionStatus.RUNNING:
@@ -117,7 +119,9 @@ class EngineManager:
                 )
             digest = (version or function).package_digest
             spec = specs.function_spec(
-                function, version, runtime,
+                function,
+                version,
+                runtime,
                 package_path=self._storage.local_path(digest) if digest else None,
                 default_concurrency=self._conf.engine.function_concurrency,
             )
@@ -141,8 +145,7 @@ class EngineManager:
         return spec, request
 
     @staticmethod
-    def _version(session, function: models.Function, number: int
-                 ) -> models.FunctionVersion | None:
+    def _version(session, function: models.Function, number: int) -> models.FunctionVersion | None:
         if not number:
             return None
         version = session.scalars(
@@ -155,32 +158,55 @@ class EngineManager:
             raise exceptions.NotFound(f"Function {function.id} has no version {number}.")
         return version
 
-    def _record(self, execution_id: str, spec: base.FunctionSpec,
-                result: base.ExecutionResult) -> None:
+    def _record(
+        self, execution_id: str, spec: base.FunctionSpec, result: base.ExecutionResult
+    ) -> None:
         if result.platform_error:
             status = states.ExecutionStatus.ERROR
             output: Any = result.platform_error
         else:
-            status = (states.ExecutionStatus.SUCCESS if result.success
-                      else states.ExecutionStatus.FAILED)
+            status = (
+                states.ExecutionStatus.SUCCESS if result.success else states.ExecutionStatus.FAILED
+            )
             output = result.output
         self._finish(
-            execution_id, status, output=output, duration=result.duration, logs=result.logs,
-            cold_start=result.cold_start, init_duration=result.init_duration,
+            execution_id,
+            status,
+            output=output,
+            duration=result.duration,
+            logs=result.logs,
+            cold_start=result.cold_start,
+            init_duration=result.init_duration,
             memory_peak=result.memory_peak,
         )
 
-    def _finish(self, execution_id: str, status: states.ExecutionStatus, *, output: Any,
-                duration: float = 0.0, logs: str = "", **extra: Any) -> None:
+    def _finish(
+        self,
+        execution_id: str,
+        status: states.ExecutionStatus,
+        *,
+        output: Any,
+        duration: float = 0.0,
+        logs: str = "",
+        **extra: Any,
+    ) -> None:
         result = _encode_result(output, duration)
-        values = dict(status=status, result=result, logs=_cap(logs, MAX_LOG_CHARS),
-                      duration=round(duration, 6), finished_at=models.utcnow(), **extra)
+        values = dict(
+            status=status,
+            result=result,
+            logs=_cap(logs, MAX_LOG_CHARS),
+            duration=round(duration, 6),
+            finished_at=models.utcnow(),
+            **extra,
+        )
         with self._db.transaction() as session:
             # Only a running execution may end; a cancel may have won the race.
             session.execute(
                 sa.update(models.Execution)
-                .where(models.Execution.id == execution_id,
-                       models.Execution.status == states.ExecutionStatus.RUNNING)
+                .where(
+                    models.Execution.id == execution_id,
+                    models.Execution.status == states.ExecutionStatus.RUNNING,
+                )
                 .values(**values)
             )
         LOG.info("Execution %s ended %s", execution_id, status)
@@ -198,7 +224,9 @@ class EngineManager:
                 raise exceptions.NotFound(f"The runtime of function {function_id} is gone.")
             digest = (snapshot or function).package_digest
             return specs.function_spec(
-                function, snapshot, runtime,
+                function,
+                snapshot,
+                runtime,
                 package_path=self._storage.local_path(digest) if digest else None,
                 default_concurrency=self._conf.engine.function_concurrency,
             )
@@ -206,19 +234,24 @@ class EngineManager:
     def scale_up(self, ctx: RequestContext, function_id: str, version: int, count: int) -> None:
         self._orchestrator.scale_up(self._spec_for(function_id, version), count)
 
-    def scale_down(self, ctx: RequestContext, function_id: str, version: int,
-                   count: int) -> None:
+    def scale_down(self, ctx: RequestContext, function_id: str, version: int, count: int) -> None:
         self._orchestrator.scale_down(function_id, version, count)
 
-    def delete_function(self, ctx: RequestContext, function_id: str,
-                        version: int | None = None) -> None:
+    def delete_function(
+        self, ctx: RequestContext, function_id: str, version: int | None = None
+    ) -> None:
         self._orchestrator.delete_function(function_id, version)
 
-    def list_workers(self, ctx: RequestContext, function_id: str,
-                     version: int | None = None) -> list[dict[str, Any]]:
+    def list_workers(
+        self, ctx: RequestContext, function_id: str, version: int | None = None
+    ) -> list[dict[str, Any]]:
         return [
-            {"function_id": w.function_id, "function_version": w.version,
-             "worker_name": w.name, "status": str(w.state)}
+            {
+                "function_id": w.function_id,
+                "function_version": w.version,
+                "worker_name": w.name,
+                "status": str(w.state),
+            }
             for w in self._orchestrator.list_workers(function_id, version)
         ]
 

@@ -18,12 +18,15 @@ class EngineRPCClient:
         self._conf = conf
         self._transport = transport or rpc.transport(conf)
         self._client = messaging.get_rpc_client(
-            self._transport, rpc.target(conf), serializer=rpc.ContextSerializer(),
+            self._transport,
+            rpc.target(conf),
+            serializer=rpc.ContextSerializer(),
             timeout=DEFAULT_TIMEOUT,
         )
 
-    def _call(self, ctx: RequestContext, method: str, *, timeout: int | None = None,
-              **kwargs: Any) -> Any:
+    def _call(
+        self, ctx: RequestContext, method: str, *, timeout: int | None = None, **kwargs: Any
+    ) -> Any:
         client = self._client.prepare(timeout=timeout) if timeout else self._client
         try:
             return client.call(ctx, method, **kwargs)
@@ -57,8 +60,7 @@ class EngineRPCClient:
     def create_execution(self, ctx, execution_id, *, sync, timeout):
         if sync:
             margin = self._conf.api.sync_execution_margin
-            self._call(ctx, "create_execution", timeout=timeout + margin,
-                       execution_id=execution_id)
+            self._call(ctx, "create_execution", timeout=timeout + margin, execution_id=execution_id)
         else:
             self._cast(ctx, "create_execution", execution_id=execution_id)
 

@@ -21,8 +21,9 @@ LOG = logging.getLogger(__name__)
 
 
 class EngineService:
-    def __init__(self, conf, db: Database, storage: PackageStore,
-                 orchestrator: Orchestrator | None = None) -> None:
+    def __init__(
+        self, conf, db: Database, storage: PackageStore, orchestrator: Orchestrator | None = None
+    ) -> None:
         self.conf = conf
         self.db = db
         self.orchestrator = orchestrator or orchestrators.load(conf)
@@ -34,16 +35,21 @@ class EngineService:
     def start(self) -> None:
         self.orchestrator.start()
         self._restore_pools()
-        self._periodic = threading.Thread(target=self._run_periodic, name="engine-periodic",
-                                          daemon=True)
+        self._periodic = threading.Thread(
+            target=self._run_periodic, name="engine-periodic", daemon=True
+        )
         self._periodic.start()
 
     def _restore_pools(self) -> None:
         """Pools live in memory: bring back every runtime's after a restart."""
         with self.db.transaction() as session:
-            ids = list(session.scalars(
-                sa.select(models.Runtime.id)
-                .where(models.Runtime.status != states.RuntimeStatus.DELETING)))
+            ids = list(
+                session.scalars(
+                    sa.select(models.Runtime.id).where(
+                        models.Runtime.status != states.RuntimeStatus.DELETING
+                    )
+                )
+            )
         for runtime_id in ids:
             self.manager.create_runtime(admin_context(), runtime_id)
 
@@ -52,8 +58,12 @@ class EngineService:
         transport = transport or rpc.transport(self.conf)
         target = rpc.target(self.conf, server=self.conf.engine.host)
         self._rpc_server = messaging.get_rpc_server(
-            transport, target, [self.manager], executor="threading",
-            serializer=rpc.ContextSerializer())
+            transport,
+            target,
+            [self.manager],
+            executor="threading",
+            serializer=rpc.ContextSerializer(),
+        )
         self._rpc_server.start()
         LOG.info("Engine %s listening on topic %s", self.conf.engine.host, self.conf.engine.topic)
 

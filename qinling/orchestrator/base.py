@@ -178,9 +178,7 @@ class Orchestrator(abc.ABC):
         """Capacity of a runtime's pool. Raise ``NotFound`` if there is none."""
 
     @abc.abstractmethod
-    def run_execution(
-        self, spec: FunctionSpec, request: ExecutionRequest
-    ) -> ExecutionResult:
+    def run_execution(self, spec: FunctionSpec, request: ExecutionRequest) -> ExecutionResult:
         """Run one execution on a warm worker, starting one if needed.
 
         Blocks until the function returns, fails or times out; never longer
@@ -213,9 +211,7 @@ class Orchestrator(abc.ABC):
         """
 
     @abc.abstractmethod
-    def list_workers(
-        self, function_id: str, version: int | None = None
-    ) -> list[WorkerInfo]:
+    def list_workers(self, function_id: str, version: int | None = None) -> list[WorkerInfo]:
         """The function's current workers (all versions when None)."""
 
     @abc.abstractmethod

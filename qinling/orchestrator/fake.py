@@ -74,11 +74,17 @@ class FakeOrchestrator(base.Orchestrator):
             if runtime_id not in self._pools:
                 raise exceptions.NotFound.of("Runtime pool", runtime_id)
             count = sum(len(ws) for ws in self._workers.values())
-        return base.PoolInfo(name=runtime_id, total=1000, available=1000 - count, workers=count,
-                             warnings=("fake orchestrator: functions are not isolated",))
+        return base.PoolInfo(
+            name=runtime_id,
+            total=1000,
+            available=1000 - count,
+            workers=count,
+            warnings=("fake orchestrator: functions are not isolated",),
+        )
 
-    def run_execution(self, spec: base.FunctionSpec, request: base.ExecutionRequest
-                      ) -> base.ExecutionResult:
+    def run_execution(
+        self, spec: base.FunctionSpec, request: base.ExecutionRequest
+    ) -> base.ExecutionResult:
         with self._lock:
             if spec.runtime.id not in self._pools:
                 raise exceptions.OrchestratorError(f"Runtime {spec.runtime.id} has no pool.")
@@ -91,8 +97,11 @@ class FakeOrchestrator(base.Orchestrator):
     def _acquire(self, spec: base.FunctionSpec) -> tuple[_Worker, bool]:
         with self._lock:
             workers = self._workers.setdefault(spec.key, [])
-            workers[:] = [w for w in workers if w.spec.package_digest == spec.package_digest
-                          or w.state == base.WorkerState.BUSY]
+            workers[:] = [
+                w
+                for w in workers
+                if w.spec.package_digest == spec.package_digest or w.state == base.WorkerState.BUSY
+            ]
             for worker in workers:
                 if worker.state == base.WorkerState.IDLE and worker.spec == spec:
                     worker.state = base.WorkerState.BUSY
@@ -107,28 +116,43 @@ class FakeOrchestrator(base.Orchestrator):
             worker.state = base.WorkerState.IDLE
             worker.idle_since = time.monotonic()
 
-    def _run_on(self, worker: _Worker, cold: bool, request: base.ExecutionRequest
-                ) -> base.ExecutionResult:
+    def _run_on(
+        self, worker: _Worker, cold: bool, request: base.ExecutionRequest
+    ) -> base.ExecutionResult:
         init = 0.0
         if worker.module is None:
             started = time.monotonic()
             try:
                 worker.module = self._load(worker)
             except Exception as err:  # the function's own import failed
-                return base.ExecutionResult(success=False, output=f"{type(err).__name__}: {err}",
-                                            cold_start=cold, worker_name=worker.name)
+                return base.ExecutionResult(
+                    success=False,
+                    output=f"{type(err).__name__}: {err}",
+                    cold_start=cold,
+                    worker_name=worker.name,
+                )
             init = time.monotonic() - started
         call = self._threads.submit(self._call, worker, request)
         try:
             success, output, logs, duration = call.result(timeout=worker.spec.timeout)
         except futures.TimeoutError:
             self._discard(worker)
-            return base.ExecutionResult(success=False, output=TIMEOUT_OUTPUT,
-                                        duration=float(worker.spec.timeout), cold_start=cold,
-                                        worker_name=worker.name)
-        return base.ExecutionResult(success=success, output=output, duration=duration, logs=logs,
-                                    cold_start=cold, init_duration=init if cold else None,
-                                    worker_name=worker.name)
+            return base.ExecutionResult(
+                success=False,
+                output=TIMEOUT_OUTPUT,
+                duration=float(worker.spec.timeout),
+                cold_start=cold,
+                worker_name=worker.name,
+            )
+        return base.ExecutionResult(
+            success=success,
+            output=output,
+            duration=duration,
+            logs=logs,
+            cold_start=cold,
+            init_duration=init if cold else None,
+            worker_name=worker.name,
+        )
 
     def _load(self, worker: _Worker) -> Any:
         spec = worker.spec
@@ -144,8 +168,9 @@ class FakeOrchestrator(base.Orchestrator):
         loader_spec.loader.exec_module(module)
         return module
 
-    def _call(self, worker: _Worker, request: base.ExecutionRequest
-              ) -> tuple[bool, Any, str, float]:
+    def _call(
+        self, worker: _Worker, request: base.ExecutionRequest
+    ) -> tuple[bool, Any, str, float]:
         func = getattr(worker.module, (worker.spec.entry or "main.main").rpartition(".")[2])
         args, kwargs = _arguments(func, request)
         out = io.StringIO()
@@ -167,8 +192,10 @@ class FakeOrchestrator(base.Orchestrator):
     def scale_up(self, spec: base.FunctionSpec, count: int) -> list[base.WorkerInfo]:
         with self._lock:
             workers = self._workers.setdefault(spec.key, [])
-            new = [_Worker(f"fake-{spec.function_id[:8]}-{next(self._names)}", spec)
-                   for _ in range(count)]
+            new = [
+                _Worker(f"fake-{spec.function_id[:8]}-{next(self._names)}", spec)
+                for _ in range(count)
+            ]
             workers.extend(new)
         return [self._info(w) for w in new]
 
@@ -186,19 +213,25 @@ class FakeOrchestrator(base.Orchestrator):
                 if key[0] == function_id and version in (None, key[1]):
                     del self._workers[key]
 
-    def list_workers(self, function_id: str, version: int | None = None
-                     ) -> list[base.WorkerInfo]:
+    def list_workers(self, function_id: str, version: int | None = None) -> list[base.WorkerInfo]:
         with self._lock:
-            return [self._info(w) for key, ws in self._workers.items() for w in ws
-                    if key[0] == function_id and version in (None, key[1])]
+            return [
+                self._info(w)
+                for key, ws in self._workers.items()
+                for w in ws
+                if key[0] == function_id and version in (None, key[1])
+            ]
 
     def reap_idle(self, max_idle_seconds: float) -> int:
         deadline = time.monotonic() - max_idle_seconds
         reaped = 0
         with self._lock:
             for workers in self._workers.values():
-                stale = [w for w in workers
-                         if w.state == base.WorkerState.IDLE and w.idle_since < deadline]
+                stale = [
+                    w
+                    for w in workers
+                    if w.state == base.WorkerState.IDLE and w.idle_since < deadline
+                ]
                 for worker in stale:
                     workers.remove(worker)
                 reaped += len(stale)
@@ -206,14 +239,19 @@ class FakeOrchestrator(base.Orchestrator):
 
     @staticmethod
     def _info(worker: _Worker) -> base.WorkerInfo:
-        return base.WorkerInfo(name=worker.name, function_id=worker.spec.function_id,
-                               version=worker.spec.version, state=worker.state)
+        return base.WorkerInfo(
+            name=worker.name,
+            function_id=worker.spec.function_id,
+            version=worker.spec.version,
+            state=worker.state,
+        )
 
 
 def _arguments(func: Any, request: base.ExecutionRequest) -> tuple[list, dict]:
     params = inspect.signature(func).parameters
     wants_context = "context" in params or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
     kwargs: dict[str, Any] = {"context": request.context} if wants_context else {}
     if isinstance(request.input, dict):
         return [], kwargs | request.input
@@ -228,5 +266,3 @@ def _is_json(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-

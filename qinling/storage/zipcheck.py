@@ -15,8 +15,9 @@ MAX_EXTRACTED_SIZE = 512 * 1024 * 1024
 MAX_FILES = 10000
 
 
-def check_package(path: str, *, max_extracted: int = MAX_EXTRACTED_SIZE,
-                  max_files: int = MAX_FILES) -> None:
+def check_package(
+    path: str, *, max_extracted: int = MAX_EXTRACTED_SIZE, max_files: int = MAX_FILES
+) -> None:
     if not zipfile.is_zipfile(path):
         raise exceptions.InputError("The package is not a valid zip file.")
     try:
@@ -33,9 +34,7 @@ def check_package(path: str, *, max_extracted: int = MAX_EXTRACTED_SIZE,
         _check_member(info)
         total += info.file_size
         if total > max_extracted:
-            raise exceptions.InputError(
-                f"The package extracts to more than {max_extracted} bytes."
-            )
+            raise exceptions.InputError(f"The package extracts to more than {max_extracted} bytes.")
 
 
 def _check_member(info: zipfile.ZipInfo) -> None:

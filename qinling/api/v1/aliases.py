@@ -21,26 +21,39 @@ PROPS = {
 }
 CREATE_SCHEMA = {
     "type": "object",
-    "properties": PROPS | {"name": {"type": "string", "minLength": 1, "maxLength": 255,
-                                    "pattern": r"^[^/\s]+$"}},
+    "properties": PROPS
+    | {"name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^/\s]+$"}},
     "required": ["name", "function_id"],
     "additionalProperties": False,
 }
-UPDATE_SCHEMA = {"type": "object", "properties": PROPS | {"function_id":
-                 {"type": ["string", "null"], "maxLength": 36}},
-                 "additionalProperties": False}
-FILTERS = frozenset({"name", "function_id", "function_version", "project_id", "description",
-                     "created_at"})
+UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": PROPS | {"function_id": {"type": ["string", "null"], "maxLength": 36}},
+    "additionalProperties": False,
+}
+FILTERS = frozenset(
+    {"name", "function_id", "function_version", "project_id", "description", "created_at"}
+)
 
 
 def _check_weights(session, ctx: RequestContext, row: models.FunctionAlias) -> None:
-    targets.resolve(session, ctx, function_id=row.function_id,
-                    function_version=row.function_version, function_alias=None)
+    targets.resolve(
+        session,
+        ctx,
+        function_id=row.function_id,
+        function_version=row.function_version,
+        function_alias=None,
+    )
     if row.additional_version is not None:
         if row.additional_weight is None:
             raise exceptions.InputError("additional_version needs additional_weight (0-100).")
-        targets.resolve(session, ctx, function_id=row.function_id,
-                        function_version=row.additional_version, function_alias=None)
+        targets.resolve(
+            session,
+            ctx,
+            function_id=row.function_id,
+            function_version=row.additional_version,
+            function_alias=None,
+        )
 
 
 class Aliases:
@@ -50,8 +63,14 @@ class Aliases:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         lp = params.list_params(req, max_limit=self.deps.max_limit)
         with self.deps.db.transaction() as session:
-            rows = queries.list_rows(session, models.FunctionAlias, lp.scope, where=lp.filters,
-                                     allowed=FILTERS, page=lp.page)
+            rows = queries.list_rows(
+                session,
+                models.FunctionAlias,
+                lp.scope,
+                where=lp.filters,
+                allowed=FILTERS,
+                page=lp.page,
+            )
             resp.media = {"function_aliases": [views.alias(r) for r in rows]}
         if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
             resp.media["next"] = link
@@ -63,11 +82,14 @@ class Aliases:
             if queries.find(session, models.FunctionAlias, ctx, name=data["name"]):
                 raise exceptions.Conflict(f"Alias {data['name']} already exists.")
             row = models.FunctionAlias(
-                name=data["name"], function_id=data["function_id"],
+                name=data["name"],
+                function_id=data["function_id"],
                 function_version=data.get("function_version") or 0,
                 description=data.get("description"),
                 additional_version=data.get("additional_version"),
-                additional_weight=data.get("additional_weight"), project_id=ctx.project_id)
+                additional_weight=data.get("additional_weight"),
+                project_id=ctx.project_id,
+            )
             _check_weights(session, ctx, row)
             session.add(row)
             session.flush()
@@ -89,8 +111,11 @@ class Alias:
         with self.deps.db.transaction() as session:
             row = targets.get_alias(session, ctx, name)
             for field, value in data.items():
-                if value is not None or field in ("description", "additional_version",
-                                                  "additional_weight"):
+                if value is not None or field in (
+                    "description",
+                    "additional_version",
+                    "additional_weight",
+                ):
                     setattr(row, field, value)
             _check_weights(session, ctx, row)
             row.updated_at = models.utcnow()
@@ -102,10 +127,11 @@ class Alias:
         with self.deps.db.transaction() as session:
             row = targets.get_alias(session, ctx, name)
             for model, what in ((models.Job, "job"), (models.Webhook, "webhook")):
-                if queries.count(session, model, model.function_alias == name,
-                                 model.project_id == row.project_id):
-                    raise exceptions.Conflict(f"Alias {name} is used by a {what}; "
-                                              "delete it first.")
-            session.execute(sa.delete(models.FunctionAlias)
-                            .where(models.FunctionAlias.id == row.id))
+                if queries.count(
+                    session, model, model.function_alias == name, model.project_id == row.project_id
+                ):
+                    raise exceptions.Conflict(f"Alias {name} is used by a {what}; delete it first.")
+            session.execute(
+                sa.delete(models.FunctionAlias).where(models.FunctionAlias.id == row.id)
+            )
         resp.status = falcon.HTTP_204

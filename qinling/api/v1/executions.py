@@ -27,9 +27,20 @@ CREATE_SCHEMA = {
     },
     "additionalProperties": False,
 }
-FILTERS = frozenset({"function_id", "function_version", "function_alias", "status",
-                     "description", "sync", "project_id", "created_at", "updated_at",
-                     "cold_start"})
+FILTERS = frozenset(
+    {
+        "function_id",
+        "function_version",
+        "function_alias",
+        "status",
+        "description",
+        "sync",
+        "project_id",
+        "created_at",
+        "updated_at",
+        "cold_start",
+    }
+)
 MAX_INPUT_CHARS = 1024 * 1024
 
 
@@ -43,8 +54,15 @@ def encode_input(value: Any) -> str | None:
     return text
 
 
-def start(deps: Deps, ctx: RequestContext, target: targets.Target, *, input: Any,
-          sync: bool, description: str | None = None) -> str:
+def start(
+    deps: Deps,
+    ctx: RequestContext,
+    target: targets.Target,
+    *,
+    input: Any,
+    sync: bool,
+    description: str | None = None,
+) -> str:
     """Accept an execution (a ``running`` row) and hand it to the engine."""
     with deps.db.transaction() as session:
         version = targets.pick_version(session, ctx, target)
@@ -53,9 +71,13 @@ def start(deps: Deps, ctx: RequestContext, target: targets.Target, *, input: Any
             raise exceptions.NotFound.of("Function", target.function_id)
         timeout = function.timeout
         row = models.Execution(
-            function_id=target.function_id, function_version=version,
-            function_alias=target.function_alias, description=description,
-            input=encode_input(input), status=states.ExecutionStatus.RUNNING, sync=sync,
+            function_id=target.function_id,
+            function_version=version,
+            function_alias=target.function_alias,
+            description=description,
+            input=encode_input(input),
+            status=states.ExecutionStatus.RUNNING,
+            sync=sync,
             project_id=function.project_id,
         )
         session.add(row)
@@ -72,8 +94,9 @@ class Executions:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         lp = params.list_params(req, max_limit=self.deps.max_limit)
         with self.deps.db.transaction() as session:
-            rows = queries.list_rows(session, models.Execution, lp.scope, where=lp.filters,
-                                     allowed=FILTERS, page=lp.page)
+            rows = queries.list_rows(
+                session, models.Execution, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
+            )
             resp.media = {"executions": [views.execution(r) for r in rows]}
         if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
             resp.media["next"] = link
@@ -83,13 +106,21 @@ class Executions:
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             target = targets.resolve(
-                session, ctx, function_id=data.get("function_id"),
+                session,
+                ctx,
+                function_id=data.get("function_id"),
                 function_version=data.get("function_version"),
-                function_alias=data.get("function_alias"))
+                function_alias=data.get("function_alias"),
+            )
         sync = data.get("sync")
-        execution_id = start(self.deps, ctx, target, input=data.get("input"),
-                             sync=True if sync is None else sync,
-                             description=data.get("description"))
+        execution_id = start(
+            self.deps,
+            ctx,
+            target,
+            input=data.get("input"),
+            sync=True if sync is None else sync,
+            description=data.get("description"),
+        )
         with self.deps.db.transaction() as session:
             resp.media = views.execution(session.get(models.Execution, execution_id))
         resp.status = falcon.HTTP_201
@@ -101,17 +132,23 @@ class Execution:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: str) -> None:
         with self.deps.db.transaction() as session:
-            row = queries.get(session, models.Execution, execution_id, req.context.ctx,
-                              "Execution")
+            row = queries.get(session, models.Execution, execution_id, req.context.ctx, "Execution")
             resp.media = views.execution(row)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, execution_id: str) -> None:
         with self.deps.db.transaction() as session:
-            row = queries.get(session, models.Execution, execution_id, req.context.ctx,
-                              "Execution", for_update=True)
+            row = queries.get(
+                session,
+                models.Execution,
+                execution_id,
+                req.context.ctx,
+                "Execution",
+                for_update=True,
+            )
             if row.status == states.ExecutionStatus.RUNNING:
                 raise exceptions.Conflict(
-                    f"Execution {execution_id} is still running; wait until it ends.")
+                    f"Execution {execution_id} is still running; wait until it ends."
+                )
             session.execute(sa.delete(models.Execution).where(models.Execution.id == row.id))
         resp.status = falcon.HTTP_204
 
@@ -122,7 +159,6 @@ class ExecutionLog:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: str) -> None:
         with self.deps.db.transaction() as session:
-            row = queries.get(session, models.Execution, execution_id, req.context.ctx,
-                              "Execution")
+            row = queries.get(session, models.Execution, execution_id, req.context.ctx, "Execution")
             resp.content_type = falcon.MEDIA_TEXT
             resp.text = row.logs or ""

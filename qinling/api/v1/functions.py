@@ -23,8 +23,10 @@ CODE_SCHEMA = {
         "md5sum": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
         "swift": {
             "type": "object",
-            "properties": {"container": {"type": "string", "minLength": 1},
-                           "object": {"type": "string", "minLength": 1}},
+            "properties": {
+                "container": {"type": "string", "minLength": 1},
+                "object": {"type": "string", "minLength": 1},
+            },
             "required": ["container", "object"],
         },
         "image": {"type": "string", "minLength": 1},
@@ -40,23 +42,46 @@ FIELDS = {
     "cpu": {"type": "integer"},
     "memory_size": {"type": "integer"},
     "timeout": {"type": "integer"},
-    "environment": {"type": "object", "additionalProperties": {"type": "string"},
-                    "maxProperties": 256},
+    "environment": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "maxProperties": 256,
+    },
     "concurrency": {"type": ["integer", "null"], "minimum": 1},
 }
-CREATE_SCHEMA = {"type": "object", "properties": FIELDS, "required": ["code"],
-                 "additionalProperties": False}
+CREATE_SCHEMA = {
+    "type": "object",
+    "properties": FIELDS,
+    "required": ["code"],
+    "additionalProperties": False,
+}
 # python-qinlingclient's update merges the code dict into the fields.
 UPDATE_SCHEMA = {
     "type": "object",
-    "properties": FIELDS | {"source": {"enum": ["package", "swift", "image"]},
-                            "swift": CODE_SCHEMA["properties"]["swift"],
-                            "md5sum": CODE_SCHEMA["properties"]["md5sum"]},
+    "properties": FIELDS
+    | {
+        "source": {"enum": ["package", "swift", "image"]},
+        "swift": CODE_SCHEMA["properties"]["swift"],
+        "md5sum": CODE_SCHEMA["properties"]["md5sum"],
+    },
     "additionalProperties": False,
 }
-FILTERS = frozenset({"name", "description", "runtime_id", "entry", "project_id", "count",
-                     "latest_version", "created_at", "updated_at", "cpu", "memory_size",
-                     "timeout"})
+FILTERS = frozenset(
+    {
+        "name",
+        "description",
+        "runtime_id",
+        "entry",
+        "project_id",
+        "count",
+        "latest_version",
+        "created_at",
+        "updated_at",
+        "cpu",
+        "memory_size",
+        "timeout",
+    }
+)
 SCALE_SCHEMA = {
     "type": "object",
     "properties": {"count": {"type": "integer", "minimum": 1, "maximum": 1000}},
@@ -77,7 +102,8 @@ def check_limits(conf, data: dict[str, Any]) -> None:
     concurrency = data.get("concurrency")
     if concurrency is not None and concurrency > conf.engine.max_function_concurrency:
         raise exceptions.InputError(
-            f"concurrency must be at most {conf.engine.max_function_concurrency}.")
+            f"concurrency must be at most {conf.engine.max_function_concurrency}."
+        )
 
 
 def available_runtime(session, ctx: RequestContext, runtime_id: str | None) -> models.Runtime:
@@ -87,7 +113,8 @@ def available_runtime(session, ctx: RequestContext, runtime_id: str | None) -> m
     if runtime.status != states.RuntimeStatus.AVAILABLE:
         raise exceptions.Conflict(
             f"Runtime {runtime_id} is {runtime.status}, not available"
-            + (f": {runtime.status_reason}" if runtime.status_reason else "."))
+            + (f": {runtime.status_reason}" if runtime.status_reason else ".")
+        )
     return runtime
 
 
@@ -104,12 +131,14 @@ def check_code(code: dict[str, Any], upload: uploads.Upload) -> None:
     if source == "swift":
         raise exceptions.InputError(
             "Functions from Swift need the swift package store, which this deployment does "
-            "not have; upload the package instead.")
+            "not have; upload the package instead."
+        )
     md5 = code.get("md5sum")
     if upload.package is not None and md5 and md5.lower() != upload.package.md5:
         raise exceptions.InputError(
             f"The package's md5 is {upload.package.md5}, not {md5} as code.md5sum says; "
-            "the upload was damaged or the checksum is wrong.")
+            "the upload was damaged or the checksum is wrong."
+        )
 
 
 def release_package(deps: Deps, digest: str | None) -> None:
@@ -118,8 +147,9 @@ def release_package(deps: Deps, digest: str | None) -> None:
         return
     with deps.db.transaction() as session:
         users = queries.count(session, models.Function, models.Function.package_digest == digest)
-        users += queries.count(session, models.FunctionVersion,
-                               models.FunctionVersion.package_digest == digest)
+        users += queries.count(
+            session, models.FunctionVersion, models.FunctionVersion.package_digest == digest
+        )
     if not users:
         deps.storage.delete(digest)
 
@@ -139,8 +169,9 @@ class Functions:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         lp = params.list_params(req, max_limit=self.deps.max_limit)
         with self.deps.db.transaction() as session:
-            rows = queries.list_rows(session, models.Function, lp.scope, where=lp.filters,
-                                     allowed=FILTERS, page=lp.page)
+            rows = queries.list_rows(
+                session, models.Function, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
+            )
             resp.media = {"functions": [views.function(r) for r in rows]}
         if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
             resp.media["next"] = link
@@ -166,16 +197,20 @@ class Functions:
                 runtime_id = available_runtime(session, ctx, runtime_id).id
             package = upload.package
             row = models.Function(
-                name=data.get("name"), description=data.get("description"),
-                runtime_id=runtime_id, entry=data.get("entry") or "main.main",
+                name=data.get("name"),
+                description=data.get("description"),
+                runtime_id=runtime_id,
+                entry=data.get("entry") or "main.main",
                 code=json.dumps(data["code"] | ({"md5sum": package.md5} if package else {})),
                 cpu=data.get("cpu") or limits.default_cpu,
                 memory_size=data.get("memory_size") or limits.default_memory,
                 timeout=data.get("timeout") or limits.default_timeout,
-                environment=data.get("environment"), concurrency=data.get("concurrency"),
+                environment=data.get("environment"),
+                concurrency=data.get("concurrency"),
                 package_digest=package.digest if package else None,
                 package_size=package.size if package else None,
-                project_id=ctx.project_id, trust_id=ctx.trust_id,
+                project_id=ctx.project_id,
+                trust_id=ctx.trust_id,
             )
             session.add(row)
             session.flush()
@@ -209,8 +244,9 @@ class Function:
             self.deps.engine.delete_function(ctx, function_id, 0)
             release_package(self.deps, old_digest)
 
-    def _update(self, ctx: RequestContext, function_id: str, upload: uploads.Upload
-                ) -> tuple[dict[str, Any], str | None]:
+    def _update(
+        self, ctx: RequestContext, function_id: str, upload: uploads.Upload
+    ) -> tuple[dict[str, Any], str | None]:
         data = upload.fields
         source = data.pop("source", None) or (data.get("code") or {}).get("source")
         md5 = data.pop("md5sum", None)
@@ -218,22 +254,34 @@ class Function:
         data.pop("code", None)
         check_limits(self.deps.conf, data)
         with self.deps.db.transaction() as session:
-            row = queries.get(session, models.Function, function_id, ctx, "Function",
-                              for_update=True)
+            row = queries.get(
+                session, models.Function, function_id, ctx, "Function", for_update=True
+            )
             code = json.loads(row.code)
             if source and source != code.get("source"):
                 raise exceptions.InputError(
-                    f"A {code.get('source')} function cannot become a {source} function.")
+                    f"A {code.get('source')} function cannot become a {source} function."
+                )
             if upload.package is not None and code.get("source") != "package":
                 raise exceptions.InputError("Only package functions take a new package.")
             if upload.package is not None and md5 and md5.lower() != upload.package.md5:
                 raise exceptions.InputError("The package's md5 does not match md5sum.")
             if "runtime_id" in data and data["runtime_id"] != row.runtime_id:
                 data["runtime_id"] = available_runtime(session, ctx, data["runtime_id"]).id
-            for field in ("name", "description", "runtime_id", "entry", "cpu", "memory_size",
-                          "timeout", "environment", "concurrency"):
-                if field in data and (data[field] is not None or field in
-                                      ("description", "concurrency", "name")):
+            for field in (
+                "name",
+                "description",
+                "runtime_id",
+                "entry",
+                "cpu",
+                "memory_size",
+                "timeout",
+                "environment",
+                "concurrency",
+            ):
+                if field in data and (
+                    data[field] is not None or field in ("description", "concurrency", "name")
+                ):
                     setattr(row, field, data[field])
             old_digest = None
             if upload.package is not None and upload.package.digest != row.package_digest:
@@ -248,14 +296,22 @@ class Function:
     def on_delete(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
         ctx = req.context.ctx
         with self.deps.db.transaction() as session:
-            row = queries.get(session, models.Function, function_id, ctx, "Function",
-                              for_update=True)
+            row = queries.get(
+                session, models.Function, function_id, ctx, "Function", for_update=True
+            )
             _refuse_if_used(session, function_id)
-            digests = {row.package_digest} | set(session.scalars(
-                sa.select(models.FunctionVersion.package_digest)
-                .where(models.FunctionVersion.function_id == function_id)))
-            session.execute(sa.delete(models.FunctionVersion)
-                            .where(models.FunctionVersion.function_id == function_id))
+            digests = {row.package_digest} | set(
+                session.scalars(
+                    sa.select(models.FunctionVersion.package_digest).where(
+                        models.FunctionVersion.function_id == function_id
+                    )
+                )
+            )
+            session.execute(
+                sa.delete(models.FunctionVersion).where(
+                    models.FunctionVersion.function_id == function_id
+                )
+            )
             session.delete(row)
         self.deps.engine.delete_function(ctx, function_id, None)
         for digest in digests:
@@ -265,18 +321,24 @@ class Function:
 
 def _refuse_if_used(session, function_id: str) -> None:
     users = {
-        "alias(es)": queries.count(session, models.FunctionAlias,
-                                   models.FunctionAlias.function_id == function_id),
-        "webhook(s)": queries.count(session, models.Webhook,
-                                    models.Webhook.function_id == function_id),
+        "alias(es)": queries.count(
+            session, models.FunctionAlias, models.FunctionAlias.function_id == function_id
+        ),
+        "webhook(s)": queries.count(
+            session, models.Webhook, models.Webhook.function_id == function_id
+        ),
         "job(s)": queries.count(
-            session, models.Job, models.Job.function_id == function_id,
-            models.Job.status.in_([states.JobStatus.RUNNING, states.JobStatus.PAUSED])),
+            session,
+            models.Job,
+            models.Job.function_id == function_id,
+            models.Job.status.in_([states.JobStatus.RUNNING, states.JobStatus.PAUSED]),
+        ),
     }
     used = [f"{n} {what}" for what, n in users.items() if n]
     if used:
         raise exceptions.Conflict(
-            f"Function {function_id} is still used by {', '.join(used)}; delete them first.")
+            f"Function {function_id} is still used by {', '.join(used)}; delete them first."
+        )
 
 
 class FunctionAction:
@@ -287,8 +349,13 @@ class FunctionAction:
         self.action = action
         self.versioned = versioned
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, function_id: str,
-                version: str | None = None) -> None:
+    def on_post(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        function_id: str,
+        version: str | None = None,
+    ) -> None:
         ctx = req.context.ctx
         kind = "function_version" if self.versioned else "function"
         policy.enforce(ctx, f"{kind}:{self.action}")
@@ -302,17 +369,22 @@ class FunctionAction:
         resp.status = falcon.HTTP_202
 
 
-def resolve_version(deps: Deps, ctx: RequestContext, function_id: str,
-                    version: str | None) -> int:
+def resolve_version(deps: Deps, ctx: RequestContext, function_id: str, version: str | None) -> int:
     """Check the function (and version) exist for ``ctx``; the version number."""
     with deps.db.transaction() as session:
         queries.get(session, models.Function, function_id, ctx, "Function")
         if version is None:
             return 0
         number = parse_version(version)
-        if number and not session.scalars(sa.select(models.FunctionVersion.id).where(
-                models.FunctionVersion.function_id == function_id,
-                models.FunctionVersion.version_number == number)).first():
+        if (
+            number
+            and not session.scalars(
+                sa.select(models.FunctionVersion.id).where(
+                    models.FunctionVersion.function_id == function_id,
+                    models.FunctionVersion.version_number == number,
+                )
+            ).first()
+        ):
             raise exceptions.NotFound(f"Function {function_id} has no version {number}.")
         return number
 

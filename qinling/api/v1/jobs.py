@@ -32,16 +32,26 @@ UPDATE_SCHEMA = {
     "type": "object",
     "properties": {
         "name": CREATE_SCHEMA["properties"]["name"],
-        "status": {"enum": [states.JobStatus.RUNNING, states.JobStatus.PAUSED,
-                            states.JobStatus.CANCELLED]},
+        "status": {
+            "enum": [states.JobStatus.RUNNING, states.JobStatus.PAUSED, states.JobStatus.CANCELLED]
+        },
         "pattern": CREATE_SCHEMA["properties"]["pattern"],
         "next_execution_time": {"type": ["string", "null"], "maxLength": 64},
         "function_input": CREATE_SCHEMA["properties"]["function_input"],
     },
     "additionalProperties": False,
 }
-FILTERS = frozenset({"name", "status", "function_id", "function_alias", "project_id",
-                     "created_at", "next_execution_time"})
+FILTERS = frozenset(
+    {
+        "name",
+        "status",
+        "function_id",
+        "function_alias",
+        "project_id",
+        "created_at",
+        "next_execution_time",
+    }
+)
 
 
 def now() -> datetime.datetime:
@@ -55,7 +65,8 @@ def parse_time(raw: str, field: str) -> datetime.datetime:
     except ValueError as err:
         raise exceptions.InputError(
             f"{field} '{raw}' is not a time; use e.g. '2030-01-01 12:00' or "
-            "'2030-01-01T12:00:00+02:00'.") from err
+            "'2030-01-01T12:00:00+02:00'."
+        ) from err
     if value.tzinfo is not None:
         value = value.astimezone(datetime.UTC).replace(tzinfo=None)
     return value.replace(microsecond=0)
@@ -64,7 +75,8 @@ def parse_time(raw: str, field: str) -> datetime.datetime:
 def check_pattern(pattern: str) -> None:
     if not croniter.croniter.is_valid(pattern):
         raise exceptions.InputError(
-            f"'{pattern}' is not a valid cron pattern (five fields, e.g. '*/5 * * * *').")
+            f"'{pattern}' is not a valid cron pattern (five fields, e.g. '*/5 * * * *')."
+        )
 
 
 def next_run(pattern: str, after: datetime.datetime) -> datetime.datetime:
@@ -84,8 +96,9 @@ class Jobs:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         lp = params.list_params(req, max_limit=self.deps.max_limit)
         with self.deps.db.transaction() as session:
-            rows = queries.list_rows(session, models.Job, lp.scope, where=lp.filters,
-                                     allowed=FILTERS, page=lp.page)
+            rows = queries.list_rows(
+                session, models.Job, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
+            )
             resp.media = {"jobs": [views.job(r) for r in rows]}
         if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
             resp.media["next"] = link
@@ -105,17 +118,26 @@ class Jobs:
             raise exceptions.InputError("A job without a pattern runs once; count must be 1.")
         with self.deps.db.transaction() as session:
             target = targets.resolve(
-                session, ctx, function_id=data.get("function_id"),
+                session,
+                ctx,
+                function_id=data.get("function_id"),
                 function_version=data.get("function_version"),
-                function_alias=data.get("function_alias"))
+                function_alias=data.get("function_alias"),
+            )
             row = models.Job(
-                name=data.get("name"), function_id=target.function_id,
-                function_version=target.function_version, function_alias=target.function_alias,
-                function_input=_input_text(data.get("function_input")), pattern=pattern,
-                status=states.JobStatus.RUNNING, first_execution_time=start,
+                name=data.get("name"),
+                function_id=target.function_id,
+                function_version=target.function_version,
+                function_alias=target.function_alias,
+                function_input=_input_text(data.get("function_input")),
+                pattern=pattern,
+                status=states.JobStatus.RUNNING,
+                first_execution_time=start,
                 next_execution_time=start or next_run(pattern, now()),
-                count=data.get("count") if pattern else 1, project_id=ctx.project_id,
-                trust_id=ctx.trust_id)
+                count=data.get("count") if pattern else 1,
+                project_id=ctx.project_id,
+                trust_id=ctx.trust_id,
+            )
             session.add(row)
             session.flush()
             resp.media = views.job(row)
@@ -128,14 +150,12 @@ class Job:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         with self.deps.db.transaction() as session:
-            resp.media = views.job(queries.get(session, models.Job, job_id, req.context.ctx,
-                                               "Job"))
+            resp.media = views.job(queries.get(session, models.Job, job_id, req.context.ctx, "Job"))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
-            row = queries.get(session, models.Job, job_id, req.context.ctx, "Job",
-                              for_update=True)
+            row = queries.get(session, models.Job, job_id, req.context.ctx, "Job", for_update=True)
             self._apply(row, data)
             row.updated_at = models.utcnow()
             session.flush()
@@ -146,8 +166,9 @@ class Job:
         if row.status in (states.JobStatus.DONE, states.JobStatus.CANCELLED):
             raise exceptions.Conflict(f"Job {row.id} is {row.status}; it can no longer change.")
         if "status" in data:
-            states.check_transition(states.JOB_TRANSITIONS, row.status, data["status"],
-                                    what="The job")
+            states.check_transition(
+                states.JOB_TRANSITIONS, row.status, data["status"], what="The job"
+            )
             if data["status"] == states.JobStatus.RUNNING and row.pattern:
                 row.next_execution_time = max(row.next_execution_time or now(), now())
             row.status = data["status"]

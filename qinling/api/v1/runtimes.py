@@ -25,12 +25,16 @@ CREATE_SCHEMA = {
 }
 UPDATE_SCHEMA = {
     "type": "object",
-    "properties": {k: v for k, v in CREATE_SCHEMA["properties"].items()
-                   if k in ("name", "image", "description")},
+    "properties": {
+        k: v
+        for k, v in CREATE_SCHEMA["properties"].items()
+        if k in ("name", "image", "description")
+    },
     "additionalProperties": False,
 }
-FILTERS = frozenset({"name", "image", "status", "is_public", "trusted", "project_id",
-                     "created_at", "updated_at"})
+FILTERS = frozenset(
+    {"name", "image", "status", "is_public", "trusted", "project_id", "created_at", "updated_at"}
+)
 
 
 class Runtimes:
@@ -40,8 +44,9 @@ class Runtimes:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         lp = params.list_params(req, max_limit=self.deps.max_limit)
         with self.deps.db.transaction() as session:
-            rows = queries.list_rows(session, models.Runtime, lp.scope, where=lp.filters,
-                                     allowed=FILTERS, page=lp.page)
+            rows = queries.list_rows(
+                session, models.Runtime, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
+            )
             resp.media = {"runtimes": [views.runtime(r) for r in rows]}
         if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
             resp.media["next"] = link
@@ -52,9 +57,12 @@ class Runtimes:
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             runtime = models.Runtime(
-                name=data.get("name"), description=data.get("description"),
-                image=data["image"], status=states.RuntimeStatus.CREATING,
-                is_public=data.get("is_public", True), trusted=data.get("trusted", True),
+                name=data.get("name"),
+                description=data.get("description"),
+                image=data["image"],
+                status=states.RuntimeStatus.CREATING,
+                is_public=data.get("is_public", True),
+                trusted=data.get("trusted", True),
                 project_id=ctx.project_id,
             )
             session.add(runtime)
@@ -81,8 +89,12 @@ class Runtime:
             row = queries.get(session, models.Runtime, runtime_id, ctx, "Runtime")
             new_image = "image" in data and data["image"] != row.image
             if new_image:
-                states.check_transition(states.RUNTIME_TRANSITIONS, row.status,
-                                        states.RuntimeStatus.UPGRADING, what="The runtime")
+                states.check_transition(
+                    states.RUNTIME_TRANSITIONS,
+                    row.status,
+                    states.RuntimeStatus.UPGRADING,
+                    what="The runtime",
+                )
                 row.status = states.RuntimeStatus.UPGRADING
             for field in ("name", "description", "image"):
                 if field in data:

@@ -19,8 +19,14 @@ class Target:
     function_alias: str | None = None
 
 
-def resolve(session, ctx: RequestContext, *, function_id: str | None,
-            function_version: int | None, function_alias: str | None) -> Target:
+def resolve(
+    session,
+    ctx: RequestContext,
+    *,
+    function_id: str | None,
+    function_version: int | None,
+    function_alias: str | None,
+) -> Target:
     """Check that the function/version/alias exist for ``ctx``."""
     if function_alias:
         alias = get_alias(session, ctx, function_alias)
@@ -35,9 +41,12 @@ def resolve(session, ctx: RequestContext, *, function_id: str | None,
 
 
 def check_version(session, function_id: str, number: int) -> None:
-    found = session.scalars(sa.select(models.FunctionVersion.id).where(
-        models.FunctionVersion.function_id == function_id,
-        models.FunctionVersion.version_number == number)).first()
+    found = session.scalars(
+        sa.select(models.FunctionVersion.id).where(
+            models.FunctionVersion.function_id == function_id,
+            models.FunctionVersion.version_number == number,
+        )
+    ).first()
     if not found:
         raise exceptions.NotFound(f"Function {function_id} has no version {number}.")
 

@@ -60,7 +60,9 @@ def _multipart(req: falcon.Request, deps: Deps) -> Upload:
 def _field_text(part) -> str:
     data = part.stream.read(MAX_FIELD_SIZE + 1)
     if len(data) > MAX_FIELD_SIZE:
-        raise exceptions.InputError(f"Form field '{part.name}' is larger than {MAX_FIELD_SIZE} bytes.")
+        raise exceptions.InputError(
+            f"Form field '{part.name}' is larger than {MAX_FIELD_SIZE} bytes."
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:

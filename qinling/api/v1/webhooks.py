@@ -26,8 +26,9 @@ PROPS = {
 }
 CREATE_SCHEMA = {"type": "object", "properties": PROPS, "additionalProperties": False}
 UPDATE_SCHEMA = CREATE_SCHEMA
-FILTERS = frozenset({"function_id", "function_alias", "function_version", "description",
-                     "project_id", "created_at"})
+FILTERS = frozenset(
+    {"function_id", "function_alias", "function_version", "description", "project_id", "created_at"}
+)
 SIGNATURE_HEADER = "X-Qinling-Signature"
 
 
@@ -43,8 +44,9 @@ class Webhooks:
         lp = params.list_params(req, max_limit=self.deps.max_limit)
         base = self.deps.base_url(req)
         with self.deps.db.transaction() as session:
-            rows = queries.list_rows(session, models.Webhook, lp.scope, where=lp.filters,
-                                     allowed=FILTERS, page=lp.page)
+            rows = queries.list_rows(
+                session, models.Webhook, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
+            )
             resp.media = {"webhooks": [views.webhook(r, base) for r in rows]}
         if link := params.next_link(req, lp.page, rows, base):
             resp.media["next"] = link
@@ -54,13 +56,21 @@ class Webhooks:
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             target = targets.resolve(
-                session, ctx, function_id=data.get("function_id"),
+                session,
+                ctx,
+                function_id=data.get("function_id"),
                 function_version=data.get("function_version"),
-                function_alias=data.get("function_alias"))
+                function_alias=data.get("function_alias"),
+            )
             row = models.Webhook(
-                function_id=target.function_id, function_version=target.function_version,
-                function_alias=target.function_alias, description=data.get("description"),
-                secret=data.get("secret"), project_id=ctx.project_id, trust_id=ctx.trust_id)
+                function_id=target.function_id,
+                function_version=target.function_version,
+                function_alias=target.function_alias,
+                description=data.get("description"),
+                secret=data.get("secret"),
+                project_id=ctx.project_id,
+                trust_id=ctx.trust_id,
+            )
             session.add(row)
             session.flush()
             resp.media = views.webhook(row, self.deps.base_url(req))
@@ -80,8 +90,7 @@ class Webhook:
         ctx = req.context.ctx
         data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
-            row = queries.get(session, models.Webhook, webhook_id, ctx, "Webhook",
-                              for_update=True)
+            row = queries.get(session, models.Webhook, webhook_id, ctx, "Webhook", for_update=True)
             self._retarget(session, ctx, row, data)
             if "description" in data:
                 row.description = data["description"]
@@ -98,9 +107,12 @@ class Webhook:
             return
         alias = data.get("function_alias")
         target = targets.resolve(
-            session, ctx, function_id=data.get("function_id") or row.function_id,
+            session,
+            ctx,
+            function_id=data.get("function_id") or row.function_id,
             function_version=data.get("function_version", row.function_version),
-            function_alias=alias)
+            function_alias=alias,
+        )
         row.function_id = target.function_id
         row.function_version = target.function_version
         row.function_alias = target.function_alias
@@ -124,14 +136,21 @@ class WebhookInvoke:
             row = session.get(models.Webhook, webhook_id)
             if row is None:
                 raise exceptions.NotFound.of("Webhook", webhook_id)
-            owner = RequestContext(project_id=row.project_id, trust_id=row.trust_id,
-                                   request_id=req.context.request_id)
+            owner = RequestContext(
+                project_id=row.project_id, trust_id=row.trust_id, request_id=req.context.request_id
+            )
             secret = row.secret
             target = targets.Target(row.function_id, row.function_version, row.function_alias)
         if secret:
             self._check_signature(req, secret, raw)
-        execution_id = executions.start(self.deps, owner, target, input=_input(req, raw),
-                                        sync=False, description=f"Created by Webhook {webhook_id}")
+        execution_id = executions.start(
+            self.deps,
+            owner,
+            target,
+            input=_input(req, raw),
+            sync=False,
+            description=f"Created by Webhook {webhook_id}",
+        )
         resp.media = {"execution_id": execution_id}
         resp.status = falcon.HTTP_202
 
@@ -141,7 +160,8 @@ class WebhookInvoke:
         if not secrets.compare_digest(given, signature(secret, raw)):
             raise exceptions.Unauthorized(
                 f"This webhook needs a valid {SIGNATURE_HEADER} header: 'sha256=' and the "
-                "hex HMAC-SHA256 of the body with the webhook's secret.")
+                "hex HMAC-SHA256 of the body with the webhook's secret."
+            )
 
 
 def _input(req: falcon.Request, raw: bytes) -> dict | str | None:

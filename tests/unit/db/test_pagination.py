@@ -18,9 +18,7 @@ SORTABLE = frozenset({"created_at", "id", "name"})
 def functions(database: Database) -> list[models.Function]:
     """Nine functions; created_at takes three values, three rows each."""
     with database.transaction() as session:
-        made = [
-            rows.function(name=f"fn-{i}", created_at=rows.at(i % 3)) for i in range(9)
-        ]
+        made = [rows.function(name=f"fn-{i}", created_at=rows.at(i % 3)) for i in range(9)]
         # Another project's rows must not show up on any page.
         others = [
             rows.function(project_id=rows.OTHER_PROJECT, created_at=rows.at(1)) for _ in range(3)

@@ -65,7 +65,7 @@ def test_get_reports_other_projects_rows_missing(
 ) -> None:
     with database.transaction() as session:
         assert queries.get(session, models.Function, functions["mine-a"], OWNER, "Function")
-        with pytest.raises(exceptions.NotFound, match="Function .* not found"):
+        with pytest.raises(exceptions.NotFound, match=r"Function .* not found"):
             queries.get(session, models.Function, functions["theirs"], OWNER, "Function")
         with pytest.raises(exceptions.NotFound):
             queries.get(session, models.Function, "no-such-id", OWNER, "Function")

@@ -139,9 +139,7 @@ def _create_function_aliases() -> None:
             ["functions.id"],
             name=op.f("fk_function_aliases_function_id_functions"),
         ),
-        sa.UniqueConstraint(
-            "project_id", "name", name=op.f("uq_function_aliases_project_id_name")
-        ),
+        sa.UniqueConstraint("project_id", "name", name=op.f("uq_function_aliases_project_id_name")),
     )
     _index("function_aliases", "function_id")
 

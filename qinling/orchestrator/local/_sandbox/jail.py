@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import resource
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import syscalls as sc
 from . import wire

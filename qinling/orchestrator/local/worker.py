@@ -1,0 +1,97 @@
+"""A worker as the driver sees it: a sandboxed process behind a Unix socket."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import select
+import signal
+import socket
+import time
+from typing import Any
+
+from qinling.orchestrator import base
+from qinling.orchestrator.local import cgroups
+from qinling.orchestrator.local._sandbox import wire
+
+
+class WorkerGone(Exception):
+    """The worker's process ended or its connection broke."""
+
+
+@dataclasses.dataclass(eq=False)
+class Worker:
+    name: str
+    key: tuple[str, int]
+    runtime_id: str
+    generation: int
+    digest: str
+    memory_size: int
+    uid: int
+    address: str
+    cgroup: cgroups.WorkerCgroup | None
+    pid: int = 0
+    pidfd: int = -1
+    conn: socket.socket | None = None
+    state: base.WorkerState = base.WorkerState.STARTING
+    last_used: float = dataclasses.field(default_factory=time.monotonic)
+    init_duration: float | None = None
+    load_error: str | None = None
+    load_logs: str = ""
+    retiring: bool = False
+    max_frame: int = 64 * 1024 * 1024
+
+    def info(self) -> base.WorkerInfo:
+        return base.WorkerInfo(
+            name=self.name,
+            function_id=self.key[0],
+            version=self.key[1],
+            state=self.state,
+            address=self.address,
+        )
+
+    def alive(self) -> bool:
+        if self.pidfd < 0:
+            return False
+        readable, _, _ = select.select([self.pidfd], [], [], 0)
+        return not readable
+
+    def call(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """One request and its answer; ``TimeoutError`` or ``WorkerGone``."""
+        if self.conn is None:
+            raise WorkerGone("not connected")
+        self.conn.settimeout(timeout)
+        try:
+            wire.send(self.conn, message)
+            return wire.recv(self.conn, self.max_frame)
+        except TimeoutError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise WorkerGone(str(exc)) from exc
+
+    def kill(self) -> None:
+        """SIGKILL the worker's pid 1 (the kernel then ends its whole namespace)."""
+        if self.pidfd >= 0:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.cgroup is None and self.pid:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)  # unsafe mode: the worker's session
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def wait_exit(self, timeout: float) -> bool:
+        if self.pidfd < 0:
+            return True
+        readable, _, _ = select.select([self.pidfd], [], [], timeout)
+        return bool(readable)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite: lint, unit, functional and compat tests.
+# Needs root for the sandbox tests and the machine's PostgreSQL, MariaDB and
+# RabbitMQ (see README.rst); everything else is started by the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup-venv.sh
+
+.venv/bin/ruff check qinling tests bench tools
+.venv/bin/python tools/check_sample_config.py
+exec .venv/bin/pytest -p no:cacheprovider "$@" tests
