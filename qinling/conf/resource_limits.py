@@ -4,22 +4,19 @@ from oslo_config import cfg
 
 GROUP = "resource_limits"
 
+
+def _limit(name: str, default: int, what: str) -> cfg.IntOpt:
+    return cfg.IntOpt(name, default=default, min=1, help=what)
+
+
 OPTS = [
-    cfg.IntOpt("default_cpu", default=100, help="Default CPU of a function, in millicpu."),
-    cfg.IntOpt("min_cpu", default=100, help="Smallest CPU a function may ask for, in millicpu."),
-    cfg.IntOpt("max_cpu", default=2000, help="Largest CPU a function may ask for, in millicpu."),
-    cfg.IntOpt("default_memory", default=33554432, help="Default memory of a function, in bytes."),
-    cfg.IntOpt(
-        "min_memory", default=33554432, help="Smallest memory a function may ask for, in bytes."
-    ),
-    cfg.IntOpt(
-        "max_memory", default=1073741824, help="Largest memory a function may ask for, in bytes."
-    ),
-    cfg.IntOpt("default_timeout", default=5, help="Default timeout of a function, in seconds."),
-    cfg.IntOpt(
-        "min_timeout", default=1, help="Shortest timeout a function may ask for, in seconds."
-    ),
-    cfg.IntOpt(
-        "max_timeout", default=300, help="Longest timeout a function may ask for, in seconds."
-    ),
+    _limit("default_cpu", 100, "CPU of a function that asks for none, in millicpu."),
+    _limit("min_cpu", 100, "Smallest CPU a function may ask for, in millicpu."),
+    _limit("max_cpu", 2000, "Largest CPU a function may ask for, in millicpu."),
+    _limit("default_memory", 33554432, "Memory of a function that asks for none, in bytes."),
+    _limit("min_memory", 33554432, "Smallest memory a function may ask for, in bytes."),
+    _limit("max_memory", 1073741824, "Largest memory a function may ask for, in bytes."),
+    _limit("default_timeout", 5, "Timeout of a function that asks for none, in seconds."),
+    _limit("min_timeout", 1, "Shortest timeout a function may ask for, in seconds."),
+    _limit("max_timeout", 300, "Longest timeout a function may ask for, in seconds."),
 ]

@@ -11,6 +11,8 @@ from qinling.db import filters, models, queries, session
 from qinling.db.session import Database
 from tests.unit.db import rows
 
+pytestmark = pytest.mark.functional
+
 MEGABYTE = 1024 * 1024
 
 

@@ -19,24 +19,17 @@ FILTERABLE = frozenset(
 def executions(database: Database) -> None:
     """Four executions, named by their description."""
     fid = "8d9c6f3e-0000-4000-8000-000000000001"
+    values = [
+        dict(description="alpha", status="success", sync=True, duration=0.5,
+             function_version=1, memory_peak=100, started_at=rows.at(1)),
+        dict(description="beta 100%", status="failed", sync=False, duration=1.5,
+             function_version=2, memory_peak=2**40, started_at=rows.at(2)),
+        dict(description="gamma_x", status="error", sync=True, duration=2.5,
+             function_version=3, started_at=rows.at(3)),
+        dict(description="gammaAx", status="running", sync=False, function_version=3),
+    ]  # fmt: skip
     with database.transaction() as session:
-        rows.add(
-            session,
-            rows.execution(
-                fid, description="alpha", status="success", sync=True, duration=0.5,
-                function_version=1, memory_peak=100, started_at=rows.at(1),
-            ),
-            rows.execution(
-                fid, description="beta 100%", status="failed", sync=False, duration=1.5,
-                function_version=2, memory_peak=2**40, started_at=rows.at(2),
-            ),
-            rows.execution(
-                fid, description="gamma_x", status="error", sync=True, duration=2.5,
-                function_version=3, started_at=rows.at(3),
-            ),
-            rows.execution(fid, description="gammaAx", status="running", sync=False,
-                           function_version=3),
-        )  # fmt: skip
+        rows.add(session, *(rows.execution(fid, **row) for row in values))
 
 
 def _matching(database: Database, **where: str) -> list[str]:

@@ -1,0 +1,237 @@
+"""Starting and stopping workers: packages, uids, cgroups, sockets, zygote."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+from typing import Any
+
+from qinling import exceptions
+from qinling.orchestrator import base
+from qinling.orchestrator.local import cgroups, packages, runtimes, zygote_client
+from qinling.orchestrator.local._sandbox import wire
+from qinling.orchestrator.local.settings import Settings
+from qinling.orchestrator.local.worker import Worker
+
+LOG = logging.getLogger(__name__)
+
+_HOST_MOUNTS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_HOST_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+_EGRESS_FILES = ("/etc/resolv.conf", "/etc/ssl/certs", "/etc/ca-certificates")
+_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+class StartFailed(exceptions.OrchestratorError):
+    """A worker could not be started (a platform fault)."""
+
+
+class UidPool:
+    """Hands out one uid per live worker, so workers never share an identity."""
+
+    def __init__(self, start: int, size: int) -> None:
+        self._free = list(range(start + size - 1, start - 1, -1))
+        self._lock = threading.Lock()
+
+    def take(self) -> int:
+        with self._lock:
+            if not self._free:
+                raise StartFailed("No free worker uid is left ([sandbox] uid_range_size).")
+            return self._free.pop()
+
+    def give_back(self, uid: int) -> None:
+        with self._lock:
+            self._free.append(uid)
+
+
+class Launcher:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        instance_dir: str,
+        sockets_dir: str,
+        driver_cgroups: cgroups.DriverCgroups | None,
+        isolate: bool,
+    ) -> None:
+        self.settings = settings
+        self.isolate = isolate
+        self.driver_cgroups = driver_cgroups
+        self.sockets_dir = sockets_dir
+        self.rootfs = os.path.join(instance_dir, "rootfs")
+        os.makedirs(self.rootfs, mode=0o755, exist_ok=True)
+        package_root = os.path.join(instance_dir, "packages")
+        os.makedirs(package_root, mode=0o700, exist_ok=True)
+        self.packages = packages.PackageCache(
+            package_root,
+            max_bytes=settings.max_package_size,
+            max_files=settings.max_package_files,
+        )
+        self.uids = UidPool(settings.uid_range_start, settings.uid_range_size)
+        self._counter = itertools.count(1)
+
+    def start(
+        self, spec: base.FunctionSpec, definition: runtimes.RuntimeDefinition, zygote: zygote_client.Zygote,
+        generation: int,
+    ) -> Worker:
+        """A started, connected worker; PackageError or StartFailed otherwise."""
+        if spec.package_path is None:
+            raise packages.PackageError("The function has no package.")
+        digest = spec.package_digest or packages.file_digest(spec.package_path)
+        package_dir = self.packages.prepare(spec.package_path, digest)
+        number = next(self._counter)
+        worker = Worker(
+            name=f"{_short(spec.function_id)}-v{spec.version}-{number}",
+            key=spec.key,
+            runtime_id=spec.runtime.id,
+            generation=generation,
+            digest=digest,
+            memory_size=spec.memory_size,
+            uid=self.uids.take(),
+            address=os.path.join(self.sockets_dir, f"{number}.sock"),
+            cgroup=None,
+            max_frame=self.settings.max_output_size + self.settings.max_log_size + (1 << 20),
+        )
+        try:
+            self._launch(worker, spec, definition, zygote, package_dir)
+        except BaseException:
+            self.stop(worker)
+            raise
+        return worker
+
+    def _launch(
+        self,
+        worker: Worker,
+        spec: base.FunctionSpec,
+        definition: runtimes.RuntimeDefinition,
+        zygote: zygote_client.Zygote,
+        package_dir: str,
+    ) -> None:
+        if self.driver_cgroups is not None:
+            worker.cgroup = self.driver_cgroups.worker(worker.name)
+            try:
+                worker.cgroup.create(spec.memory_size, spec.cpu, self.settings.max_pids)
+            except OSError as exc:
+                raise StartFailed(f"Cannot create the worker's cgroup: {exc}") from exc
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(worker.address)
+            listener.listen(8)
+            plan = self._plan(worker, spec, definition, package_dir)
+            worker.pid, worker.pidfd = zygote.spawn(plan, listener.fileno())
+        finally:
+            listener.close()
+        self._connect(worker)
+
+    def _connect(self, worker: Worker) -> None:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        worker.conn = conn
+        conn.settimeout(self.settings.worker_start_timeout)
+        try:
+            conn.connect(worker.address)
+            hello = wire.recv(conn)
+        except TimeoutError as exc:
+            raise StartFailed(
+                f"Worker {worker.name} did not become ready within "
+                f"{self.settings.worker_start_timeout} s."
+            ) from exc
+        except (OSError, ValueError) as exc:
+            reason = self._death_reason(worker) or f"({exc})"
+            raise StartFailed(f"Worker {worker.name} exited while starting {reason}.") from exc
+        if not hello.get("ready"):
+            raise StartFailed(f"Worker {worker.name} could not start: {hello.get('error')}")
+        worker.init_duration = hello.get("init_duration")
+        worker.load_error = hello.get("load_error")
+        worker.load_logs = hello.get("logs", "")
+
+    def _death_reason(self, worker: Worker) -> str | None:
+        if worker.cgroup is not None and worker.cgroup.oom_kills():
+            return f"(it ran out of its memory limit of {_mib(worker.memory_size)})"
+        return None
+
+    def _plan(
+        self,
+        worker: Worker,
+        spec: base.FunctionSpec,
+        definition: runtimes.RuntimeDefinition,
+        package_dir: str,
+    ) -> dict[str, Any]:
+        inside_package = "/function" if self.isolate else package_dir
+        agent = {
+            "entry": spec.entry or "main.main",
+            "package_dir": inside_package,
+            "max_output": self.settings.max_output_size,
+            "max_logs": self.settings.max_log_size,
+        }
+        env = {
+            "PATH": _PATH,
+            "HOME": "/tmp",
+            "TMPDIR": "/tmp",
+            "LANG": "C.UTF-8",
+            **spec.environment,
+        }
+        if definition.kind == "python":
+            agent["python"] = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+        else:
+            env["QINLING_AGENT"] = json.dumps(agent)
+        private_network = not self.settings.allow_egress
+        host_files = _HOST_FILES + (() if private_network else _EGRESS_FILES)
+        mounts = [p for p in _HOST_MOUNTS + definition.mounts + host_files if os.path.lexists(p)]
+        command = definition.command(spec.memory_size)
+        if not self.isolate:
+            command = [c.replace("/opt/qinling/runtime", definition.directory) for c in command]
+        return {
+            "name": worker.name,
+            "hostname": "qinling-worker",
+            "isolate": self.isolate,
+            "private_network": private_network,
+            "rootfs": self.rootfs,
+            "ro_mounts": [[p, p] for p in mounts],
+            "package_dir": package_dir,
+            "runtime_dir": definition.directory,
+            "tmp_size": self.settings.tmp_size,
+            "uid": worker.uid,
+            "gid": worker.uid,
+            "rlimits": {
+                "NOFILE": self.settings.max_open_files,
+                "NPROC": self.settings.max_pids,
+                "CORE": 0,
+            },
+            "env": env,
+            "cgroup_procs": worker.cgroup.procs_files if worker.cgroup else [],
+            "agent": agent,
+            "command": command,
+        }
+
+    def stop(self, worker: Worker) -> None:
+        """Kill the worker and release everything it held. Idempotent."""
+        worker.state = base.WorkerState.STOPPING
+        worker.kill()
+        if not worker.wait_exit(5.0):
+            LOG.warning("Worker %s did not exit after SIGKILL", worker.name)
+        if worker.cgroup is not None:
+            worker.cgroup.kill()
+            if not worker.cgroup.remove():
+                LOG.warning("Cgroup of worker %s could not be removed", worker.name)
+            worker.cgroup = None
+        worker.close()
+        try:
+            os.unlink(worker.address)
+        except FileNotFoundError:
+            pass
+        if worker.uid >= 0:
+            self.uids.give_back(worker.uid)
+            worker.uid = -1
+
+
+def _short(function_id: str) -> str:
+    cleaned = "".join(c for c in function_id if c.isalnum() or c in "-_")
+    return cleaned[:8] or "function"
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):g} MiB"
