@@ -71,8 +71,7 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
 def run_engine(conf) -> None:
     db = Database.from_conf(conf)
     engine = EngineService(conf, db, storage.load(conf))
-    engine.start()
-    engine.serve_rpc()
+    engine.start(serve_rpc=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -23,14 +23,6 @@ OPTS = [
         help="How API requests are authenticated.",
     ),
     cfg.StrOpt(
-        "transport_url",
-        default="fake://",
-        secret=True,
-        help="oslo.messaging transport between qinling-api and qinling-engine "
-        "when they run as separate services, e.g. rabbit://user:pass@host:5672/vhost. "
-        "qinling-server calls its engine in process and ignores this.",
-    ),
-    cfg.StrOpt(
         "state_dir",
         default="/var/lib/qinling",
         help="Directory for the service's own state (packages by default, "

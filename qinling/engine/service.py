@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 
@@ -32,8 +33,16 @@ class EngineService:
         self._periodic: threading.Thread | None = None
         self._rpc_server: messaging.MessageHandlingServer | None = None
 
-    def start(self) -> None:
+    def start(
+        self, *, rpc_transport: messaging.Transport | None = None, serve_rpc: bool = False
+    ) -> None:
+        """Start the orchestrator, then listen (split mode), then restore pools.
+
+        Listening before restoring means no runtime created meanwhile is missed.
+        """
         self.orchestrator.start()
+        if serve_rpc:
+            self.serve_rpc(rpc_transport)
         self._restore_pools()
         self._periodic = threading.Thread(
             target=self._run_periodic, name="engine-periodic", daemon=True
@@ -73,12 +82,34 @@ class EngineService:
             self.run_periodic_tasks()
 
     def run_periodic_tasks(self) -> None:
-        try:
-            reaped = self.manager.reap_idle_workers()
-            if reaped:
-                LOG.info("Stopped %d idle worker(s)", reaped)
-        except Exception:
-            LOG.exception("Reaping idle workers failed")
+        for name, task in (
+            ("reap idle workers", self.manager.reap_idle_workers),
+            ("prepare pending runtimes", self._prepare_pending_runtimes),
+        ):
+            try:
+                task()
+            except Exception:
+                LOG.exception("Periodic task '%s' failed", name)
+
+    def _prepare_pending_runtimes(self) -> None:
+        """Runtimes still creating or upgrading after a while missed their cast
+        (an engine restart, a message sent before any engine listened): drive
+        them again. Preparing a pool is idempotent."""
+        stale = models.utcnow() - datetime.timedelta(seconds=self.conf.engine.periodic_interval)
+        pending = (states.RuntimeStatus.CREATING, states.RuntimeStatus.UPGRADING)
+        with self.db.transaction() as session:
+            ids = list(
+                session.scalars(
+                    sa.select(models.Runtime.id).where(
+                        models.Runtime.status.in_(pending),
+                        sa.func.coalesce(models.Runtime.updated_at, models.Runtime.created_at)
+                        < stale,
+                    )
+                )
+            )
+        for runtime_id in ids:
+            LOG.info("Runtime %s is still pending; preparing its pool again", runtime_id)
+            self.manager.create_runtime(admin_context(), runtime_id)
 
     def stop(self) -> None:
         self._stopping.set()

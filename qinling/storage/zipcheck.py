@@ -47,5 +47,7 @@ def _check_member(info: zipfile.ZipInfo) -> None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise exceptions.InputError(f"The package member '{name}' is a symbolic link.")
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    # Python's ZipFile.writestr stores permission bits only: no file type
+    # means a regular file, as it does for zips made on Windows.
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise exceptions.InputError(f"The package member '{name}' is not a regular file.")

@@ -176,21 +176,27 @@ class WorkerCgroup:
     def procs_files(self) -> list[str]:
         return [os.path.join(path, "cgroup.procs") for path in sorted(set(self.dirs.values()))]
 
-    def create(self, memory: int, cpu_millis: int, pids: int) -> None:
+    def create(self, memory: int, pids: int) -> None:
+        """Create with memory and pids limits; the CPU stays unlimited until
+        ``limit_cpu``, so that starting an interpreter is not throttled."""
         for path in set(self.dirs.values()):
             os.mkdir(path, 0o755)
-        quota = max(1000, cpu_millis * CPU_PERIOD_US // 1000)
         if self.version == 1:
             _write(self._file("memory", "memory.limit_in_bytes"), memory)
             _try_write(self._file("memory", "memory.memsw.limit_in_bytes"), memory)
             _try_write(self._file("memory", "memory.swappiness"), 0)
-            _write(self._file("cpu", "cpu.cfs_period_us"), CPU_PERIOD_US)
-            _write(self._file("cpu", "cpu.cfs_quota_us"), quota)
         else:
             _write(self._file("memory", "memory.max"), memory)
             _try_write(self._file("memory", "memory.swap.max"), 0)
-            _write(self._file("cpu", "cpu.max"), f"{quota} {CPU_PERIOD_US}")
         _write(self._file("pids", "pids.max"), pids)
+
+    def limit_cpu(self, cpu_millis: int) -> None:
+        quota = max(1000, cpu_millis * CPU_PERIOD_US // 1000)
+        if self.version == 1:
+            _write(self._file("cpu", "cpu.cfs_period_us"), CPU_PERIOD_US)
+            _write(self._file("cpu", "cpu.cfs_quota_us"), quota)
+        else:
+            _write(self._file("cpu", "cpu.max"), f"{quota} {CPU_PERIOD_US}")
 
     def oom_kills(self) -> int:
         name = "memory.oom_control" if self.version == 1 else "memory.events"

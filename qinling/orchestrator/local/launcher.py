@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 from qinling import exceptions
@@ -96,8 +97,10 @@ class Launcher:
             cgroup=None,
             max_frame=self.settings.max_output_size + self.settings.max_log_size + (1 << 20),
         )
+        started = time.monotonic()
         try:
             self._launch(worker, spec, definition, zygote, package_dir)
+            worker.init_duration = time.monotonic() - started
         except BaseException:
             self.stop(worker)
             raise
@@ -114,7 +117,7 @@ class Launcher:
         if self.driver_cgroups is not None:
             worker.cgroup = self.driver_cgroups.worker(worker.name)
             try:
-                worker.cgroup.create(spec.memory_size, spec.cpu, self.settings.max_pids)
+                worker.cgroup.create(spec.memory_size, self.settings.max_pids)
             except OSError as exc:
                 raise StartFailed(f"Cannot create the worker's cgroup: {exc}") from exc
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -126,6 +129,8 @@ class Launcher:
         finally:
             listener.close()
         self._connect(worker)
+        if worker.cgroup is not None:
+            worker.cgroup.limit_cpu(spec.cpu)
 
     def _connect(self, worker: Worker) -> None:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -144,7 +149,6 @@ class Launcher:
             raise StartFailed(f"Worker {worker.name} exited while starting {reason}.") from exc
         if not hello.get("ready"):
             raise StartFailed(f"Worker {worker.name} could not start: {hello.get('error')}")
-        worker.init_duration = hello.get("init_duration")
         worker.load_error = hello.get("load_error")
         worker.load_logs = hello.get("logs", "")
 

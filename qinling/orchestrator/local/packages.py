@@ -62,7 +62,7 @@ def _extract_entry(
 ) -> None:
     relative = _safe_relative(entry.filename)
     mode = entry.external_attr >> 16
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
         raise PackageError(
             f"The function package may hold only files and directories: {entry.filename!r}."
         )

@@ -102,7 +102,7 @@ def test_db_manage_commands(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = tmp_path / "qinling.conf"
-    config.write_text(f"[database]\nconnection = {empty_db_url.replace('%', '%%')}\n")
+    config.write_text(f"[database]\nconnection = {empty_db_url}\n")
 
     def run(*argv: str) -> str:
         db_manage.main(["--config-file", str(config), *argv])

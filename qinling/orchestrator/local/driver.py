@@ -1,0 +1,555 @@
+"""The local orchestrator: sandboxed workers on this host.
+
+Bookkeeping lives here; starting and stopping workers is ``Launcher``'s
+job, the sandbox itself is ``_sandbox``'s. One lock guards all bookkeeping
+and is never held while a process starts, runs or stops. Each function
+version has a ``_Slots`` whose condition variable queues executions waiting
+for a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from typing import Iterable
+
+from oslo_config import cfg
+
+from qinling import exceptions
+from qinling.orchestrator import base
+from qinling.orchestrator.local import cgroups, packages, runtimes, zygote_client
+from qinling.orchestrator.local.launcher import Launcher, StartFailed
+from qinling.orchestrator.local.settings import Settings
+from qinling.orchestrator.local.worker import Worker, WorkerGone
+
+LOG = logging.getLogger(__name__)
+
+TIMEOUT_OUTPUT = "Function execution timeout."
+_instances = itertools.count(1)
+
+
+class _Refused(Exception):
+    """The execution cannot get a worker; the message is for the user."""
+
+
+@dataclasses.dataclass
+class _Pool:
+    runtime: base.RuntimeSpec
+    definition: runtimes.RuntimeDefinition
+    zygote: zygote_client.Zygote
+    generation: int
+
+
+class _Slots:
+    """The workers of one function version and the executions waiting for one."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.ready = threading.Condition(lock)
+        self.workers: list[Worker] = []
+        self.starting = 0
+        self.waiting = 0
+        self.digest: str | None = None
+
+    def idle(self) -> list[Worker]:
+        return [w for w in self.workers if w.state is base.WorkerState.IDLE]
+
+
+class LocalOrchestrator(base.Orchestrator):
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.settings = Settings.from_conf(conf)
+        self._lock = threading.Lock()
+        self._pools: dict[str, _Pool] = {}
+        self._slots: dict[tuple[str, int], _Slots] = {}
+        self._unused_digests: set[str] = set()
+        self._definitions: dict[str, runtimes.RuntimeDefinition] = {}
+        self._warnings: tuple[str, ...] = ()
+        self._launcher: Launcher | None = None
+        self._cgroups: cgroups.DriverCgroups | None = None
+        self._instance_dir: str | None = None
+        self._sockets_dir: str | None = None
+        self._stopped = False
+
+    # -- life cycle -------------------------------------------------------
+
+    def start(self) -> None:
+        layout = cgroups.detect()
+        problems = _isolation_problems(layout)
+        isolate = not problems
+        if problems and not self.settings.unsafe_development_mode:
+            raise exceptions.OrchestratorError(
+                "The local orchestrator cannot isolate functions on this host: "
+                + "; ".join(problems)
+                + ". Run the engine as root on a host with cgroups, or set [sandbox] "
+                "unsafe_development_mode = true on a single-user development machine."
+            )
+        if problems:
+            warning = (
+                "UNSAFE DEVELOPMENT MODE: functions run WITHOUT isolation, as the "
+                "service's user, with access to its files (" + "; ".join(problems) + ")."
+            )
+            LOG.warning("!" * 20 + " %s " + "!" * 20, warning)
+            self._warnings = (warning,)
+        self._definitions = runtimes.load_definitions(self.settings.runtimes_dir)
+        self._prepare_dirs()
+        if isolate and layout is not None:
+            self._cgroups = cgroups.DriverCgroups(layout, f"qinling-{os.getpid()}-{next(_instances)}")
+            try:
+                self._cgroups.create()
+            except OSError as exc:
+                self._cgroups.remove()
+                raise exceptions.OrchestratorError(
+                    f"Cannot create the driver's cgroups in {layout.describe()}: {exc}"
+                ) from exc
+        assert self._instance_dir is not None and self._sockets_dir is not None
+        self._launcher = Launcher(
+            self.settings,
+            instance_dir=self._instance_dir,
+            sockets_dir=self._sockets_dir,
+            driver_cgroups=self._cgroups,
+            isolate=isolate,
+        )
+        LOG.info(
+            "Local orchestrator started (%s, runtimes: %s)",
+            layout.describe() if isolate and layout else "no isolation",
+            ", ".join(sorted(self._definitions)),
+        )
+
+    def _prepare_dirs(self) -> None:
+        os.makedirs(self.settings.work_dir, mode=0o700, exist_ok=True)
+        self._instance_dir = tempfile.mkdtemp(
+            prefix=f"instance-{os.getpid()}-", dir=self.settings.work_dir
+        )
+        sockets = os.path.join(self._instance_dir, "s")
+        if len(sockets) > 80:  # sun_path holds 108 bytes
+            short_base = "/run" if os.access("/run", os.W_OK) else tempfile.gettempdir()
+            sockets = tempfile.mkdtemp(prefix="qinling-", dir=short_base)
+        os.makedirs(sockets, mode=0o700, exist_ok=True)
+        self._sockets_dir = sockets
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            workers = [w for slots in self._slots.values() for w in slots.workers]
+            for slots in self._slots.values():
+                slots.workers.clear()
+                slots.ready.notify_all()
+            pools = list(self._pools.values())
+            self._pools.clear()
+        self._stop_workers(workers)
+        for pool in pools:
+            pool.zygote.stop()
+        if self._cgroups is not None:
+            self._cgroups.remove()
+            self._cgroups = None
+        for directory in (self._sockets_dir, self._instance_dir):
+            if directory:
+                shutil.rmtree(directory, ignore_errors=True)
+        self._sockets_dir = self._instance_dir = None
+
+    # -- pools ------------------------------------------------------------
+
+    def create_pool(self, runtime: base.RuntimeSpec) -> None:
+        with self._lock:
+            pool = self._pools.get(runtime.id)
+        if pool is not None and pool.runtime.image == runtime.image:
+            return
+        if pool is not None:
+            self.update_pool(runtime)
+            return
+        definition = runtimes.resolve(runtime.image, self._definitions)
+        zygote = self._start_zygote(runtime, definition)
+        with self._lock:
+            if runtime.id in self._pools or self._stopped:
+                existing = True
+            else:
+                self._pools[runtime.id] = _Pool(runtime, definition, zygote, generation=1)
+                existing = False
+        if existing:
+            zygote.stop()
+
+    def update_pool(self, runtime: base.RuntimeSpec) -> None:
+        definition = runtimes.resolve(runtime.image, self._definitions)
+        zygote = self._start_zygote(runtime, definition)
+        with self._lock:
+            old = self._pools.get(runtime.id)
+            generation = old.generation + 1 if old else 1
+            self._pools[runtime.id] = _Pool(runtime, definition, zygote, generation)
+            doomed = self._retire_locked(lambda w: w.runtime_id == runtime.id)
+        self._stop_workers(doomed)
+        if old is not None:
+            old.zygote.stop()
+
+    def delete_pool(self, runtime_id: str) -> None:
+        with self._lock:
+            pool = self._pools.pop(runtime_id, None)
+            doomed = self._retire_locked(lambda w: w.runtime_id == runtime_id)
+        self._stop_workers(doomed)
+        if pool is not None:
+            pool.zygote.stop()
+
+    def get_pool(self, runtime_id: str) -> base.PoolInfo:
+        with self._lock:
+            if runtime_id not in self._pools:
+                raise exceptions.NotFound.of("Runtime pool", runtime_id)
+            everything = [w for slots in self._slots.values() for w in slots.workers]
+        ours = sum(1 for w in everything if w.runtime_id == runtime_id)
+        total = self.settings.max_workers
+        return base.PoolInfo(
+            name=runtime_id,
+            total=total,
+            available=max(0, total - len(everything)),
+            workers=ours,
+            warnings=self._warnings,
+        )
+
+    def _start_zygote(
+        self, runtime: base.RuntimeSpec, definition: runtimes.RuntimeDefinition
+    ) -> zygote_client.Zygote:
+        if self._instance_dir is None:
+            raise exceptions.OrchestratorError("The local orchestrator is not started.")
+        log_path = os.path.join(self._instance_dir, f"zygote-{definition.name}.log")
+        zygote = zygote_client.Zygote(definition, log_path, self.settings.worker_start_timeout)
+        zygote.start()
+        return zygote
+
+    def _pool(self, runtime_id: str) -> _Pool:
+        with self._lock:
+            pool = self._pools.get(runtime_id)
+        if pool is None:
+            raise exceptions.OrchestratorError(f"Runtime {runtime_id} has no pool on this host.")
+        return pool
+
+    # -- executions -------------------------------------------------------
+
+    def run_execution(
+        self, spec: base.FunctionSpec, request: base.ExecutionRequest
+    ) -> base.ExecutionResult:
+        pool = self._pool(spec.runtime.id)
+        if spec.memory_size < pool.definition.min_memory:
+            return base.ExecutionResult(
+                success=False,
+                output=f"The {pool.definition.name} runtime needs at least "
+                f"{_mib(pool.definition.min_memory)} of memory; the function has "
+                f"{_mib(spec.memory_size)}.",
+            )
+        try:
+            worker, cold = self._acquire(spec, pool)
+        except _Refused as exc:
+            return base.ExecutionResult(success=False, output=str(exc))
+        except packages.PackageError as exc:
+            return base.ExecutionResult(success=False, output=exc.message)
+        except exceptions.OrchestratorError as exc:
+            LOG.error("Execution %s: %s", request.execution_id, exc.message)
+            return base.ExecutionResult(success=False, platform_error=exc.message)
+        broken = True
+        try:
+            result, broken = self._run_on(worker, spec, request, cold)
+            return result
+        finally:
+            self._release(worker, broken)
+
+    def _run_on(
+        self, worker: Worker, spec: base.FunctionSpec, request: base.ExecutionRequest, cold: bool
+    ) -> tuple[base.ExecutionResult, bool]:
+        """The result, and whether the worker must be replaced."""
+        result = base.ExecutionResult(
+            success=False,
+            cold_start=cold,
+            init_duration=worker.init_duration if cold else None,
+            worker_name=worker.name,
+        )
+        if worker.cgroup is not None:
+            worker.cgroup.reset_memory_peak()
+        message = {
+            "execution_id": request.execution_id,
+            "input": request.input,
+            "context": request.context,
+        }
+        try:
+            reply = worker.call(message, float(spec.timeout))
+        except TimeoutError:
+            LOG.info("Execution %s timed out on worker %s", request.execution_id, worker.name)
+            worker.kill()
+            result.output, result.duration = TIMEOUT_OUTPUT, float(spec.timeout)
+            return result, True
+        except WorkerGone as exc:
+            self._explain_death(worker, request, result, exc)
+            return result, True
+        result.success = bool(reply.get("success"))
+        result.output = reply.get("output")
+        result.duration = float(reply.get("duration", 0.0))
+        result.logs = (worker.load_logs if cold else "") + str(reply.get("logs", ""))
+        if worker.cgroup is not None:
+            result.memory_peak = worker.cgroup.memory_peak()
+        return result, False
+
+    def _explain_death(
+        self,
+        worker: Worker,
+        request: base.ExecutionRequest,
+        result: base.ExecutionResult,
+        exc: Exception,
+    ) -> None:
+        if worker.cgroup is not None and worker.cgroup.oom_kills():
+            result.output = (
+                f"Function exceeded its memory limit of {_mib(worker.memory_size)} and was killed."
+            )
+            result.memory_peak = worker.cgroup.memory_peak()
+            return
+        message = f"The worker running the function exited unexpectedly ({exc})."
+        LOG.warning("Execution %s: worker %s: %s", request.execution_id, worker.name, message)
+        result.output = message
+        result.platform_error = message
+
+    def _acquire(self, spec: base.FunctionSpec, pool: _Pool) -> tuple[Worker, bool]:
+        deadline = time.monotonic() + self.settings.queue_wait_timeout
+        doomed: list[Worker] = []
+        try:
+            with self._lock:
+                slots = self._slots_for_locked(spec, doomed)
+                queued = False
+                while True:
+                    if self._stopped:
+                        raise _Refused("The orchestrator is stopping.")
+                    worker = self._take_idle_locked(slots, pool, doomed)
+                    if worker is not None:
+                        return worker, False
+                    if self._may_start_locked(slots, spec, doomed):
+                        slots.starting += 1
+                        break
+                    if not queued and slots.waiting >= self.settings.max_queued_executions:
+                        raise _Refused(_queue_full_message(spec, self.settings))
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise _Refused(_queue_timeout_message(spec, self.settings))
+                    queued = True
+                    slots.waiting += 1
+                    try:
+                        slots.ready.wait(remaining)
+                    finally:
+                        slots.waiting -= 1
+        finally:
+            self._stop_workers(doomed)
+        return self._start_worker(spec, pool, slots, base.WorkerState.BUSY), True
+
+    def _slots_for_locked(self, spec: base.FunctionSpec, doomed: list[Worker]) -> _Slots:
+        slots = self._slots.get(spec.key)
+        if slots is None:
+            slots = self._slots[spec.key] = _Slots(self._lock)
+        if spec.package_digest and slots.digest != spec.package_digest:
+            if slots.digest is not None:
+                self._unused_digests.add(slots.digest)
+                doomed.extend(
+                    self._retire_locked(lambda w: w.key == spec.key and w.digest != spec.package_digest)
+                )
+            slots.digest = spec.package_digest
+        return slots
+
+    def _take_idle_locked(self, slots: _Slots, pool: _Pool, doomed: list[Worker]) -> Worker | None:
+        for worker in reversed(slots.idle()):  # the most recently used is the warmest
+            if worker.generation != pool.generation or not worker.alive():
+                slots.workers.remove(worker)
+                doomed.append(worker)
+                continue
+            worker.state = base.WorkerState.BUSY
+            return worker
+        return None
+
+    def _may_start_locked(self, slots: _Slots, spec: base.FunctionSpec, doomed: list[Worker]) -> bool:
+        if len(slots.workers) + slots.starting >= spec.concurrency:
+            return False
+        total = sum(len(s.workers) + s.starting for s in self._slots.values())
+        if total < self.settings.max_workers:
+            return True
+        victim = self._least_recently_used_idle_locked()
+        if victim is None:
+            return False
+        self._remove_locked(victim)
+        doomed.append(victim)
+        return True
+
+    def _least_recently_used_idle_locked(self) -> Worker | None:
+        idle = [w for slots in self._slots.values() for w in slots.idle()]
+        return min(idle, key=lambda w: w.last_used, default=None)
+
+    def _start_worker(
+        self, spec: base.FunctionSpec, pool: _Pool, slots: _Slots, state: base.WorkerState
+    ) -> Worker:
+        assert self._launcher is not None
+        try:
+            worker = self._launcher.start(spec, pool.definition, pool.zygote, pool.generation)
+        except BaseException:
+            with self._lock:
+                slots.starting -= 1
+                slots.ready.notify()
+            raise
+        with self._lock:
+            slots.starting -= 1
+            worker.state = state
+            slots.workers.append(worker)
+            stopped = self._stopped
+        if stopped:
+            self._stop_workers([worker])
+            raise _Refused("The orchestrator is stopping.")
+        LOG.debug("Worker %s started in %.1f ms", worker.name, (worker.init_duration or 0) * 1000)
+        return worker
+
+    def _release(self, worker: Worker, broken: bool) -> None:
+        with self._lock:
+            slots = self._slots.get(worker.key)
+            keep = not (broken or worker.retiring or self._stopped) and slots is not None
+            if keep and slots is not None:
+                worker.state = base.WorkerState.IDLE
+                worker.last_used = time.monotonic()
+                slots.ready.notify()
+                return
+            self._remove_locked(worker)
+        self._stop_workers([worker])
+
+    # -- scaling ----------------------------------------------------------
+
+    def scale_up(self, spec: base.FunctionSpec, count: int) -> list[base.WorkerInfo]:
+        pool = self._pool(spec.runtime.id)
+        started = []
+        for _ in range(count):
+            doomed: list[Worker] = []
+            with self._lock:
+                slots = self._slots_for_locked(spec, doomed)
+                allowed = self._may_start_locked(slots, spec, doomed)
+                if allowed:
+                    slots.starting += 1
+            self._stop_workers(doomed)
+            if not allowed:
+                break
+            try:
+                worker = self._start_worker(spec, pool, slots, base.WorkerState.IDLE)
+            except (packages.PackageError, _Refused) as exc:
+                raise exceptions.OrchestratorError(str(exc)) from exc
+            started.append(worker.info())
+        return started
+
+    def scale_down(self, function_id: str, version: int, count: int) -> int:
+        with self._lock:
+            slots = self._slots.get((function_id, version))
+            idle = sorted(slots.idle(), key=lambda w: w.last_used) if slots else []
+            doomed = idle[:count]
+            for worker in doomed:
+                self._remove_locked(worker)
+        self._stop_workers(doomed)
+        return len(doomed)
+
+    def delete_function(self, function_id: str, version: int | None = None) -> None:
+        def matches(worker: Worker) -> bool:
+            return worker.key[0] == function_id and version in (None, worker.key[1])
+
+        with self._lock:
+            doomed = self._retire_locked(matches)
+            for key, slots in list(self._slots.items()):
+                if key[0] == function_id and version in (None, key[1]):
+                    if slots.digest:
+                        self._unused_digests.add(slots.digest)
+                    slots.digest = None
+                    if not slots.workers and not slots.starting and not slots.waiting:
+                        del self._slots[key]
+        self._stop_workers(doomed)
+
+    def list_workers(self, function_id: str, version: int | None = None) -> list[base.WorkerInfo]:
+        with self._lock:
+            return [
+                worker.info()
+                for key, slots in self._slots.items()
+                if key[0] == function_id and version in (None, key[1])
+                for worker in slots.workers
+            ]
+
+    def reap_idle(self, max_idle_seconds: float) -> int:
+        horizon = time.monotonic() - max_idle_seconds
+        with self._lock:
+            doomed = [
+                w for slots in self._slots.values() for w in slots.idle() if w.last_used < horizon
+            ]
+            for worker in doomed:
+                self._remove_locked(worker)
+        self._stop_workers(doomed)
+        return len(doomed)
+
+    # -- helpers ----------------------------------------------------------
+
+    def _retire_locked(self, condition) -> list[Worker]:
+        """Idle matching workers are removed (returned, to stop); busy ones retire later."""
+        doomed = []
+        for slots in self._slots.values():
+            for worker in list(slots.workers):
+                if not condition(worker):
+                    continue
+                if worker.state is base.WorkerState.IDLE:
+                    self._remove_locked(worker)
+                    doomed.append(worker)
+                else:
+                    worker.retiring = True
+        return doomed
+
+    def _remove_locked(self, worker: Worker) -> None:
+        slots = self._slots.get(worker.key)
+        if slots is not None and worker in slots.workers:
+            slots.workers.remove(worker)
+        worker.state = base.WorkerState.STOPPING
+        for other in self._slots.values():
+            other.ready.notify()
+
+    def _stop_workers(self, workers: Iterable[Worker]) -> None:
+        launcher = self._launcher
+        if launcher is None:
+            return
+        for worker in workers:
+            try:
+                launcher.stop(worker)
+            except Exception:  # noqa: BLE001 - one bad worker must not block the others
+                LOG.exception("Could not stop worker %s", worker.name)
+        self._collect_packages()
+
+    def _collect_packages(self) -> None:
+        if self._launcher is None:
+            return
+        with self._lock:
+            in_use = {w.digest for s in self._slots.values() for w in s.workers}
+            in_use |= {s.digest for s in self._slots.values() if s.digest}
+            free = self._unused_digests - in_use
+            self._unused_digests -= free
+        for digest in free:
+            self._launcher.packages.discard(digest)
+
+
+def _isolation_problems(layout: cgroups.Layout | None) -> list[str]:
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("the service does not run as root (namespaces, mounts and uids need it)")
+    if layout is None:
+        problems.append("no usable cgroups (memory, cpu and pids controllers, v1 or v2)")
+    return problems
+
+
+def _queue_full_message(spec: base.FunctionSpec, settings: Settings) -> str:
+    return (
+        f"Too many executions of function {spec.function_id} (version {spec.version}): "
+        f"all {spec.concurrency} workers its concurrency limit allows are busy and "
+        f"{settings.max_queued_executions} executions are already waiting."
+    )
+
+
+def _queue_timeout_message(spec: base.FunctionSpec, settings: Settings) -> str:
+    return (
+        f"No worker of function {spec.function_id} (version {spec.version}) became free "
+        f"within {settings.queue_wait_timeout:g} s; all {spec.concurrency} workers its "
+        "concurrency limit allows are busy."
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):g} MiB"

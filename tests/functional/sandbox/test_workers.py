@@ -1,0 +1,210 @@
+"""Warm reuse, concurrency, queueing, scaling, reaping and code updates."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import pytest
+
+from qinling import exceptions
+from qinling.orchestrator import base
+from qinling.orchestrator.local import LocalOrchestrator
+from tests.functional.sandbox.conftest import PYTHON, execute, requires_isolation, wait_until
+
+pytestmark = requires_isolation
+
+COUNTER = """
+calls = 0
+
+def main():
+    global calls
+    calls += 1
+    return calls
+"""
+
+# The function, not the test, holds its worker for a while.
+HOLD = """
+import time
+
+def main(seconds=1.0):
+    time.sleep(seconds)
+    return "held"
+"""
+
+
+def busy(driver, spec):
+    return [w for w in driver.list_workers(spec.function_id) if w.state == base.WorkerState.BUSY]
+
+
+def test_a_warm_worker_is_reused(driver, function):
+    spec = function(COUNTER)
+    first, second = execute(driver, spec), execute(driver, spec)
+    assert first.cold_start and not second.cold_start
+    assert second.init_duration is None
+    assert first.worker_name == second.worker_name
+    assert (first.output, second.output) == (1, 2)
+    [worker] = driver.list_workers("function-1")
+    assert worker.state == base.WorkerState.IDLE and worker.address
+
+
+def test_parallel_executions_get_their_own_workers(driver, function):
+    spec = function(HOLD, concurrency=3)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: execute(driver, spec, {"seconds": 1.5}), range(3)))
+    assert all(r.success for r in results), results
+    assert len({r.worker_name for r in results}) == 3
+    assert len(driver.list_workers("function-1")) == 3
+
+
+def test_executions_beyond_the_concurrency_limit_wait_for_a_worker(driver, function):
+    spec = function(HOLD, concurrency=1)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: execute(driver, spec, {"seconds": 0.3}), range(2)))
+    assert all(r.success for r in results), results
+    assert len({r.worker_name for r in results}) == 1
+
+
+def test_a_full_queue_refuses_at_once(config, function):
+    config.set_override("max_queued_executions", 0, "sandbox")
+    driver = LocalOrchestrator(config)
+    driver.start()
+    try:
+        driver.create_pool(PYTHON)
+        spec = function(HOLD, concurrency=1)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            running = pool.submit(execute, driver, spec, {"seconds": 3})
+            wait_until(lambda: busy(driver, spec))
+            refused = execute(driver, spec)
+            assert running.result().success
+    finally:
+        driver.stop()
+    assert not refused.success and refused.platform_error is None
+    assert "Too many executions of function function-1" in refused.output
+    assert "concurrency limit" in refused.output
+
+
+def test_a_queued_execution_gives_up_after_the_wait_timeout(config, function):
+    config.set_override("queue_wait_timeout", 0.2, "sandbox")
+    driver = LocalOrchestrator(config)
+    driver.start()
+    try:
+        driver.create_pool(PYTHON)
+        spec = function(HOLD, concurrency=1)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            running = pool.submit(execute, driver, spec, {"seconds": 3})
+            wait_until(lambda: busy(driver, spec))
+            late = execute(driver, spec)
+            running.result()
+    finally:
+        driver.stop()
+    assert not late.success
+    assert "became free within 0.2 s" in late.output
+
+
+def test_reap_idle_stops_workers_idle_for_too_long(driver, function):
+    spec = function(COUNTER)
+    execute(driver, spec)
+    assert driver.reap_idle(3600) == 0
+    assert len(driver.list_workers("function-1")) == 1
+    assert driver.reap_idle(0) == 1
+    assert driver.list_workers("function-1") == []
+    assert execute(driver, spec).cold_start
+
+
+def test_scale_up_down_and_delete(driver, function):
+    spec = function(COUNTER, concurrency=5)
+    started = driver.scale_up(spec, 3)
+    assert len(started) == 3
+    assert {w.state for w in driver.list_workers("function-1", 0)} == {base.WorkerState.IDLE}
+    assert not execute(driver, spec).cold_start
+    assert driver.scale_down("function-1", 0, 2) == 2
+    assert len(driver.list_workers("function-1")) == 1
+    driver.delete_function("function-1")
+    assert driver.list_workers("function-1") == []
+    driver.delete_function("function-1")  # idempotent
+
+
+def test_scale_up_stops_at_the_concurrency_limit(driver, function):
+    spec = function(COUNTER, concurrency=2)
+    assert len(driver.scale_up(spec, 5)) == 2
+
+
+def test_delete_function_waits_for_busy_workers(driver, function):
+    spec = function(HOLD)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(execute, driver, spec, {"seconds": 1})
+        wait_until(lambda: busy(driver, spec))
+        driver.delete_function("function-1", 0)
+        assert running.result().success
+    assert driver.list_workers("function-1") == []
+
+
+def test_versions_have_separate_workers(driver, function):
+    latest, v1 = function(COUNTER), function(COUNTER, version=1)
+    execute(driver, latest)
+    execute(driver, v1)
+    assert len(driver.list_workers("function-1")) == 2
+    driver.delete_function("function-1", 1)
+    assert [w.version for w in driver.list_workers("function-1")] == [0]
+
+
+def test_new_code_retires_the_old_workers(driver, function):
+    old = function("def main():\n    return 'old'\n")
+    new = function("def main():\n    return 'new'\n")
+    first = execute(driver, old)
+    assert first.output == "old"
+    second = execute(driver, new)
+    assert second.output == "new" and second.cold_start
+    assert [w.name for w in driver.list_workers("function-1")] == [second.worker_name]
+
+
+def test_unknown_image_names_the_known_ones(driver):
+    with pytest.raises(exceptions.OrchestratorError) as error:
+        driver.create_pool(base.RuntimeSpec(id="r", image="cobol"))
+    assert "'cobol'" in error.value.message
+    assert "nodejs, python3" in error.value.message
+
+
+def test_qinling_image_names_are_accepted(driver):
+    driver.create_pool(base.RuntimeSpec(id="r", image="openstackqinling/python3-runtime:latest"))
+    assert driver.get_pool("r").total == driver.settings.max_workers
+
+
+def test_pool_capacity_and_missing_pools(driver, function):
+    execute(driver, function(COUNTER))
+    info = driver.get_pool(PYTHON.id)
+    assert info.workers == 1 and info.available == info.total - 1 and info.warnings == ()
+    driver.delete_pool(PYTHON.id)
+    driver.delete_pool(PYTHON.id)
+    with pytest.raises(exceptions.NotFound):
+        driver.get_pool(PYTHON.id)
+    with pytest.raises(exceptions.OrchestratorError):
+        execute(driver, function(COUNTER))
+
+
+def test_update_pool_retires_workers_of_the_old_image(driver, function):
+    spec = function(COUNTER)
+    first = execute(driver, spec)
+    driver.update_pool(base.RuntimeSpec(id=PYTHON.id, image="python"))
+    second = execute(driver, spec)
+    assert second.cold_start and second.worker_name != first.worker_name
+
+
+def test_no_isolation_refuses_to_start_unless_unsafe_mode(config, monkeypatch, function):
+    from qinling.orchestrator.local import cgroups
+
+    monkeypatch.setattr(cgroups, "detect", lambda: None)
+    with pytest.raises(exceptions.OrchestratorError, match="unsafe_development_mode"):
+        LocalOrchestrator(config).start()
+    config.set_override("unsafe_development_mode", True, "sandbox")
+    driver = LocalOrchestrator(config)
+    driver.start()
+    try:
+        driver.create_pool(PYTHON)
+        assert "UNSAFE DEVELOPMENT MODE" in driver.get_pool(PYTHON.id).warnings[0]
+        result = execute(driver, function("def main(a):\n    return a * 2\n"), {"a": 21})
+        assert result.success and result.output == 42
+        hang = function("def main():\n    while True:\n        pass\n", timeout=1, version=2)
+        assert execute(driver, hang).output == "Function execution timeout."
+    finally:
+        driver.stop()
