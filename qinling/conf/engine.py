@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import socket
+
 from oslo_config import cfg
 
 GROUP = "engine"
 
 OPTS = [
-    cfg.StrOpt("host", default="0.0.0.0", help="Name of this engine on the RPC bus."),
+    cfg.StrOpt(
+        "host",
+        default=socket.gethostname(),
+        sample_default="<host name>",
+        help="Name of this engine on the RPC bus and in execution records.",
+    ),
     cfg.StrOpt("topic", default="qinling_engine", help="RPC topic the engines listen on."),
     cfg.StrOpt(
         "orchestrator",
@@ -44,6 +51,12 @@ OPTS = [
         default=10,
         min=1,
         help="Seconds between the engine's periodic tasks (idle reaping, stuck executions).",
+    ),
+    cfg.IntOpt(
+        "job_check_interval",
+        default=2,
+        min=1,
+        help="Seconds between checks for due cron jobs.",
     ),
     cfg.IntOpt(
         "max_versions",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+import time
+from concurrent import futures
 
 import oslo_messaging as messaging
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from qinling.context import admin_context
 from qinling.db import models
 from qinling.db.session import Database
 from qinling.engine.manager import EngineManager
+from qinling.engine.scheduler import JobScheduler
 from qinling.orchestrator.base import Orchestrator
 from qinling.storage import PackageStore
 
@@ -29,6 +32,10 @@ class EngineService:
         self.db = db
         self.orchestrator = orchestrator or orchestrators.load(conf)
         self.manager = EngineManager(conf, db, self.orchestrator, storage)
+        self._runs = futures.ThreadPoolExecutor(
+            conf.engine.execution_threads, thread_name_prefix="engine-run"
+        )
+        self.scheduler = JobScheduler(db, self._run_async)
         self._stopping = threading.Event()
         self._periodic: threading.Thread | None = None
         self._rpc_server: messaging.MessageHandlingServer | None = None
@@ -77,19 +84,27 @@ class EngineService:
         LOG.info("Engine %s listening on topic %s", self.conf.engine.host, self.conf.engine.topic)
 
     def _run_periodic(self) -> None:
-        interval = self.conf.engine.periodic_interval
-        while not self._stopping.wait(interval):
-            self.run_periodic_tasks()
+        tick = min(self.conf.engine.job_check_interval, self.conf.engine.periodic_interval)
+        last_housekeeping = time.monotonic()
+        while not self._stopping.wait(tick):
+            self._guarded("fire due jobs", self.scheduler.fire_due)
+            if time.monotonic() - last_housekeeping >= self.conf.engine.periodic_interval:
+                last_housekeeping = time.monotonic()
+                self.run_periodic_tasks()
 
     def run_periodic_tasks(self) -> None:
-        for name, task in (
-            ("reap idle workers", self.manager.reap_idle_workers),
-            ("prepare pending runtimes", self._prepare_pending_runtimes),
-        ):
-            try:
-                task()
-            except Exception:
-                LOG.exception("Periodic task '%s' failed", name)
+        self._guarded("reap idle workers", self.manager.reap_idle_workers)
+        self._guarded("prepare pending runtimes", self._prepare_pending_runtimes)
+
+    @staticmethod
+    def _guarded(name: str, task) -> None:
+        try:
+            task()
+        except Exception:
+            LOG.exception("Periodic task '%s' failed", name)
+
+    def _run_async(self, execution_id: str) -> None:
+        self._runs.submit(self.manager.create_execution, admin_context(), execution_id)
 
     def _prepare_pending_runtimes(self) -> None:
         """Runtimes still creating or upgrading after a while missed their cast
@@ -118,4 +133,5 @@ class EngineService:
             self._rpc_server.wait()
         if self._periodic is not None:
             self._periodic.join(timeout=5)
+        self._runs.shutdown(wait=True)
         self.orchestrator.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import falcon
@@ -13,6 +12,7 @@ from qinling.api import body, params
 from qinling.api.deps import Deps
 from qinling.api.v1 import targets, views
 from qinling.context import RequestContext
+from qinling.db import executions as db_executions
 from qinling.db import models, queries
 
 CREATE_SCHEMA = {
@@ -41,48 +41,17 @@ FILTERS = frozenset(
         "cold_start",
     }
 )
-MAX_INPUT_CHARS = 1024 * 1024
 
 
-def encode_input(value: Any) -> str | None:
-    """Inputs are kept as the text the caller sent; objects as JSON."""
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else json.dumps(value)
-    if len(text) > MAX_INPUT_CHARS:
-        raise exceptions.PayloadTooLarge(f"The input is larger than {MAX_INPUT_CHARS} characters.")
-    return text
-
-
-def start(
-    deps: Deps,
-    ctx: RequestContext,
-    target: targets.Target,
-    *,
-    input: Any,
-    sync: bool,
-    description: str | None = None,
-) -> str:
+def start(deps: Deps, ctx: RequestContext, target: targets.Target, *, input: Any,
+          sync: bool, description: str | None = None) -> str:
     """Accept an execution (a ``running`` row) and hand it to the engine."""
     with deps.db.transaction() as session:
-        version = targets.pick_version(session, ctx, target)
-        function = session.get(models.Function, target.function_id)
-        if function is None:
-            raise exceptions.NotFound.of("Function", target.function_id)
-        timeout = function.timeout
-        row = models.Execution(
-            function_id=target.function_id,
-            function_version=version,
-            function_alias=target.function_alias,
-            description=description,
-            input=encode_input(input),
-            status=states.ExecutionStatus.RUNNING,
-            sync=sync,
-            project_id=function.project_id,
-        )
-        session.add(row)
-        session.flush()
+        row = db_executions.accept(
+            session, function_id=target.function_id, version=target.function_version,
+            alias=target.function_alias, input=input, sync=sync, description=description)
         execution_id = row.id
+        timeout = session.get(models.Function, target.function_id).timeout
     deps.engine.create_execution(ctx, execution_id, sync=sync, timeout=timeout)
     return execution_id
 

@@ -12,7 +12,7 @@ from qinling import exceptions, states
 from qinling.api import body, params
 from qinling.api.deps import Deps
 from qinling.api.v1 import targets, views
-from qinling.db import models, queries
+from qinling.db import executions, models, queries
 
 CREATE_SCHEMA = {
     "type": "object",
@@ -84,9 +84,7 @@ def next_run(pattern: str, after: datetime.datetime) -> datetime.datetime:
 
 
 def _input_text(value) -> str | None:
-    from qinling.api.v1.executions import encode_input
-
-    return encode_input(value)
+    return executions.encode_input(value)
 
 
 class Jobs:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import random
 
 import sqlalchemy as sa
 
@@ -58,14 +57,3 @@ def get_alias(session, ctx: RequestContext, name: str) -> models.FunctionAlias:
     if alias is None:
         raise exceptions.NotFound.of("Alias", name)
     return alias
-
-
-def pick_version(session, ctx: RequestContext, target: Target) -> int:
-    """The version to run now: an alias may send a share to a second one."""
-    if not target.function_alias:
-        return target.function_version
-    alias = get_alias(session, ctx, target.function_alias)
-    if alias.additional_version is not None and alias.additional_weight:
-        if random.uniform(0, 100) < alias.additional_weight:
-            return alias.additional_version
-    return alias.function_version

@@ -28,11 +28,11 @@ MAX_PACKAGE_SIZE = 16 * 1024
 MAX_BODY_SIZE = 16 * 1024
 WAIT_SECONDS = 10.0
 
-HELLO = '''\
+HELLO = """\
 def main(name="world", **kwargs):
     print("saying hello to", name)
     return "hello " + name
-'''
+"""
 
 # Headers of the identities tests use. No X-Project-Id: admin of "default".
 P1 = {"X-Project-Id": "p1"}

@@ -60,7 +60,9 @@ def test_alias_without_version_points_at_latest_code(api, function):
 def test_duplicate_alias_is_a_conflict(api, function):
     _alias(api, name="live", function_id=function["id"])
 
-    again = api.post("/v1/aliases", json={"name": "live", "function_id": function["id"]}, headers=P1)
+    again = api.post(
+        "/v1/aliases", json={"name": "live", "function_id": function["id"]}, headers=P1
+    )
 
     assert again.status_code == 409
     assert "already exists" in again.json["faultstring"]
@@ -97,9 +99,7 @@ def test_update_alias_moves_it_to_another_version(api, two_versions):
 
 
 @pytest.mark.parametrize(("weight", "expected"), [(100, "bye world"), (0, "hello world")])
-def test_additional_weight_sends_that_share_to_second_version(
-    api, two_versions, weight, expected
-):
+def test_additional_weight_sends_that_share_to_second_version(api, two_versions, weight, expected):
     _alias(
         api,
         name="canary",
@@ -184,7 +184,9 @@ def test_same_alias_name_in_two_projects(api, runtime, function):
     _alias(api, name="live", function_id=function["id"])
 
     created = api.post(
-        "/v1/aliases", json={"name": "live", "function_id": other["id"]}, headers={"X-Project-Id": "p2"}
+        "/v1/aliases",
+        json={"name": "live", "function_id": other["id"]},
+        headers={"X-Project-Id": "p2"},
     )
 
     assert created.status_code == 201, created.text

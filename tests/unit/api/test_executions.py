@@ -106,9 +106,7 @@ def test_delete_finished_execution(api, function):
 
 
 def test_filter_by_status_list(api, runtime, function):
-    failing = api.create_function(
-        runtime["id"], package=make_zip({"main.py": FAILING}), headers=P1
-    )
+    failing = api.create_function(runtime["id"], package=make_zip({"main.py": FAILING}), headers=P1)
     ok = api.execute(function["id"], headers=P1)
     bad = api.execute(failing["id"], headers=P1)
 

@@ -38,6 +38,7 @@ Runner = Callable[[dict[str, Any]], None]
 def enter(plan: dict[str, Any], listen_fd: int, lifeline_fd: int, run: Runner) -> None:
     """Never returns: the worker runs ``run(plan)`` and exits."""
     try:
+        os.setsid()  # its own session and process group, killed as one in unsafe mode
         _arrange_fds(listen_fd, lifeline_fd)
         if plan["isolate"]:
             _isolate(plan)

@@ -1,0 +1,194 @@
+"""Each test is a function that tries to escape its sandbox, and fails."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from tests.functional.sandbox.conftest import execute, requires_isolation
+
+pytestmark = requires_isolation
+
+TRY_READ = """
+def main(path):
+    try:
+        with open(path, "rb") as f:
+            return {"read": f.read(100).decode(errors="replace")}
+    except OSError as exc:
+        return {"error": type(exc).__name__}
+"""
+
+TRY_WRITE = """
+def main(path, size=1):
+    try:
+        with open(path, "wb") as f:
+            f.write(b"x" * size)
+        return {"wrote": size}
+    except OSError as exc:
+        return {"error": type(exc).__name__, "errno": exc.errno}
+"""
+
+
+def _extracted_package(driver, spec) -> str:
+    return driver._launcher.packages.path(spec.package_digest)
+
+
+def test_cannot_read_another_functions_package(driver, function):
+    secret = function({"main.py": "def main():\n    return 1\n", "secret.txt": "s3cret"})
+    execute(driver, secret)
+    victim_path = os.path.join(_extracted_package(driver, secret), "secret.txt")
+    assert os.path.exists(victim_path)
+    thief = function(TRY_READ, function_id="thief")
+    assert execute(driver, thief, victim_path).output == {"error": "FileNotFoundError"}
+    assert "read" not in execute(driver, thief, "/function/secret.txt").output
+
+
+def test_reads_its_own_package_read_only(driver, function):
+    spec = function({"main.py": TRY_READ, "data.txt": "mine"})
+    assert execute(driver, spec, "/function/data.txt").output == {"read": "mine"}
+    writer = function({"main.py": TRY_WRITE}, function_id="writer")
+    assert execute(driver, writer, "/function/main.py").output["error"] in (
+        "OSError",
+        "PermissionError",
+    )
+
+
+@pytest.mark.parametrize("path", ["/etc/shadow", "/etc/passwd-", "/root/.bash_history"])
+def test_cannot_read_host_secrets(driver, function, path):
+    result = execute(driver, function(TRY_READ), path)
+    assert "read" not in result.output
+
+
+def test_cannot_read_the_services_state(driver, function, config):
+    state_dir = config.state_dir
+    os.makedirs(state_dir, exist_ok=True)
+    planted = {}
+    for name, text in (("qinling.conf", "password = hunter2"), ("qinling.sqlite", "SQLite")):
+        planted[name] = os.path.join(state_dir, name)
+        with open(planted[name], "w") as f:
+            f.write(text)
+    spec = function(TRY_READ)
+    for path in planted.values():
+        assert execute(driver, spec, path).output == {"error": "FileNotFoundError"}
+    assert "read" not in execute(driver, spec, "/etc/qinling/qinling.conf").output
+
+
+def test_sees_no_host_process(driver, function):
+    spec = function(
+        """
+        import os
+
+        def main():
+            return sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+        """
+    )
+    assert execute(driver, spec).output == [1]
+
+
+def test_cannot_signal_another_worker(driver, function):
+    victim = function("def main():\n    return 'alive'\n", function_id="victim")
+    first = execute(driver, victim)
+    [victim_worker] = driver._slots[victim.key].workers
+    killer = function(
+        """
+        import os, signal
+
+        def main(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                return "killed"
+            except OSError as exc:
+                return type(exc).__name__
+        """,
+        function_id="killer",
+    )
+    assert execute(driver, killer, victim_worker.pid).output == "ProcessLookupError"
+    after = execute(driver, victim)
+    assert after.output == "alive" and after.worker_name == first.worker_name
+
+
+def test_cannot_reach_the_hosts_loopback(driver, function):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        spec = function(
+            """
+            import socket
+
+            def main(port):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                    return "connected"
+                except OSError as exc:
+                    return type(exc).__name__
+            """
+        )
+        assert execute(driver, spec, port).output == "ConnectionRefusedError"
+
+
+def test_has_no_network_but_its_own_loopback(driver, function):
+    spec = function(
+        """
+        import socket
+
+        def main():
+            names = [name for _, name in socket.if_nameindex()]
+            with socket.socket() as server:
+                server.bind(("127.0.0.1", 0))
+                server.listen()
+                socket.create_connection(server.getsockname(), timeout=2).close()
+            try:
+                socket.create_connection(("192.0.2.1", 80), timeout=2)
+                outside = "reached"
+            except OSError as exc:
+                outside = type(exc).__name__
+            return {"interfaces": names, "outside": outside}
+        """
+    )
+    assert execute(driver, spec).output == {"interfaces": ["lo"], "outside": "OSError"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/x", "/etc/passwd", "/usr/lib/x", "/opt/qinling/runtime/agent.py", "/dev/x"]
+)
+def test_cannot_write_outside_tmp(driver, function, path):
+    result = execute(driver, function(TRY_WRITE), {"path": path})
+    assert "error" in result.output, result.output
+
+
+def test_tmp_is_writable_and_size_limited(config, function):
+    from qinling.orchestrator.local import LocalOrchestrator
+    from tests.functional.sandbox.conftest import PYTHON
+
+    config.set_override("tmp_size", 1024 * 1024, "sandbox")
+    driver = LocalOrchestrator(config)
+    driver.start()
+    try:
+        driver.create_pool(PYTHON)
+        spec = function(TRY_WRITE)
+        small = execute(driver, spec, {"path": "/tmp/small", "size": 1000})
+        big = execute(driver, spec, {"path": "/tmp/big", "size": 4 * 1024 * 1024})
+    finally:
+        driver.stop()
+    assert small.output == {"wrote": 1000}
+    assert big.output == {"error": "OSError", "errno": 28}  # ENOSPC
+
+
+def test_runs_unprivileged_without_capabilities(driver, function):
+    spec = function(
+        """
+        import os
+
+        def main():
+            with open("/proc/self/status") as f:
+                caps = dict(line.split(":\\t") for line in f if line.startswith("Cap"))
+            return {"uid": os.getuid(), "gid": os.getgid(),
+                    "eff": caps["CapEff"].strip(), "bnd": caps["CapBnd"].strip()}
+        """
+    )
+    output = execute(driver, spec).output
+    assert output["uid"] >= driver.settings.uid_range_start
+    assert output["eff"] == output["bnd"] == "0000000000000000"
