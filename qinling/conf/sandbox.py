@@ -102,8 +102,7 @@ OPTS: list[cfg.Opt] = [
         "max_output_size",
         default=1024 * 1024,
         min=1024,
-        help="Largest function result in bytes (as JSON); a larger one is "
-        "cut and a note says so.",
+        help="Largest function result in bytes (as JSON); a larger one is cut and a note says so.",
     ),
     cfg.IntOpt(
         "max_log_size",

@@ -34,7 +34,8 @@ import struct
 import sys
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _HEADER = struct.Struct(">I")
 _MAX_REQUEST = 64 * 1024 * 1024
@@ -117,7 +118,7 @@ def _load(entry: str, package_dir: str) -> tuple[Callable[..., Any] | None, str 
         if not callable(function):
             raise TypeError(f"{entry} is not callable")
         return function, None
-    except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
+    except BaseException as exc:  # the user's code may raise anything
         traceback.print_exc()
         return None, f"Failed to load function {entry!r}: {type(exc).__name__}: {exc}"
 
@@ -125,13 +126,15 @@ def _load(entry: str, package_dir: str) -> tuple[Callable[..., Any] | None, str 
 def _execute(
     function: Callable[..., Any], request: dict[str, Any], max_output: int, logs: _Logs
 ) -> dict[str, Any]:
-    args, kwargs = _arguments(function, request.get("input"), request.get("context") or {})
+    args, kwargs = _arguments(
+        request.get("input"), request.get("context") or {}, _wants_context(function)
+    )
     agent_pid = os.getpid()
     started = time.monotonic()
     try:
         value = function(*args, **kwargs)
         success, output = True, _jsonable(value)
-    except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
+    except BaseException as exc:  # the user's code may raise anything
         if os.getpid() != agent_pid:
             os._exit(1)
         traceback.print_exc()
@@ -148,7 +151,7 @@ def _execute(
 
 
 def _arguments(
-    function: Callable[..., Any], value: Any, context: dict[str, Any]
+    value: Any, context: dict[str, Any], wants_context: bool
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = {}
@@ -156,9 +159,19 @@ def _arguments(
         kwargs = dict(value)
     elif value is not None:
         args = (value,)
-    if _accepts_context(function):
+    if wants_context:
         kwargs["context"] = context
     return args, kwargs
+
+
+_signatures: dict[int, bool] = {}
+
+
+def _wants_context(function: Callable[..., Any]) -> bool:
+    key = id(function)
+    if key not in _signatures:
+        _signatures[key] = _accepts_context(function)
+    return _signatures[key]
 
 
 def _accepts_context(function: Callable[..., Any]) -> bool:
@@ -177,18 +190,20 @@ def _accepts_context(function: Callable[..., Any]) -> bool:
 def _jsonable(value: Any) -> Any:
     try:
         json.dumps(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return str(value)
     return value
 
 
 def _capped(output: Any, limit: int) -> Any:
+    if isinstance(output, str) and len(output) * 4 <= limit:
+        return output  # fast path: cannot exceed the limit once encoded
     text = output if isinstance(output, str) else json.dumps(output)
-    size = len(text.encode())
-    if size <= limit:
+    data = text.encode()
+    if len(data) <= limit:
         return output
-    cut = text.encode()[:limit].decode("utf-8", errors="ignore")
-    return f"{cut}\n[output truncated: {size} bytes, the limit is {limit} bytes]"
+    cut = data[:limit].decode("utf-8", errors="ignore")
+    return f"{cut}\n[output truncated: {len(data)} bytes, the limit is {limit} bytes]"
 
 
 def _end_leftover_processes() -> None:

@@ -153,7 +153,9 @@ class DriverCgroups:
         _write(os.path.join(base, "cgroup.subtree_control"), wanted)
 
     def worker(self, name: str) -> WorkerCgroup:
-        return WorkerCgroup(self.layout.version, {k: os.path.join(p, name) for k, p in self.dirs.items()})
+        return WorkerCgroup(
+            self.layout.version, {k: os.path.join(p, name) for k, p in self.dirs.items()}
+        )
 
     def remove(self) -> None:
         for path in set(self.dirs.values()):

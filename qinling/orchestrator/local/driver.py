@@ -17,14 +17,14 @@ import shutil
 import tempfile
 import threading
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from oslo_config import cfg
 
 from qinling import exceptions
 from qinling.orchestrator import base
 from qinling.orchestrator.local import cgroups, packages, runtimes, zygote_client
-from qinling.orchestrator.local.launcher import Launcher, StartFailed
+from qinling.orchestrator.local.launcher import Launcher
 from qinling.orchestrator.local.settings import Settings
 from qinling.orchestrator.local.worker import Worker, WorkerGone
 
@@ -98,7 +98,9 @@ class LocalOrchestrator(base.Orchestrator):
         self._definitions = runtimes.load_definitions(self.settings.runtimes_dir)
         self._prepare_dirs()
         if isolate and layout is not None:
-            self._cgroups = cgroups.DriverCgroups(layout, f"qinling-{os.getpid()}-{next(_instances)}")
+            self._cgroups = cgroups.DriverCgroups(
+                layout, f"qinling-{os.getpid()}-{next(_instances)}"
+            )
             try:
                 self._cgroups.create()
             except OSError as exc:
@@ -346,7 +348,9 @@ class LocalOrchestrator(base.Orchestrator):
             if slots.digest is not None:
                 self._unused_digests.add(slots.digest)
                 doomed.extend(
-                    self._retire_locked(lambda w: w.key == spec.key and w.digest != spec.package_digest)
+                    self._retire_locked(
+                        lambda w: w.key == spec.key and w.digest != spec.package_digest
+                    )
                 )
             slots.digest = spec.package_digest
         return slots
@@ -361,7 +365,9 @@ class LocalOrchestrator(base.Orchestrator):
             return worker
         return None
 
-    def _may_start_locked(self, slots: _Slots, spec: base.FunctionSpec, doomed: list[Worker]) -> bool:
+    def _may_start_locked(
+        self, slots: _Slots, spec: base.FunctionSpec, doomed: list[Worker]
+    ) -> bool:
         if len(slots.workers) + slots.starting >= spec.concurrency:
             return False
         total = sum(len(s.workers) + s.starting for s in self._slots.values())
@@ -510,7 +516,7 @@ class LocalOrchestrator(base.Orchestrator):
         for worker in workers:
             try:
                 launcher.stop(worker)
-            except Exception:  # noqa: BLE001 - one bad worker must not block the others
+            except Exception:  # one bad worker must not block the others
                 LOG.exception("Could not stop worker %s", worker.name)
         self._collect_packages()
 

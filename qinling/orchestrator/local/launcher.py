@@ -76,7 +76,10 @@ class Launcher:
         self._counter = itertools.count(1)
 
     def start(
-        self, spec: base.FunctionSpec, definition: runtimes.RuntimeDefinition, zygote: zygote_client.Zygote,
+        self,
+        spec: base.FunctionSpec,
+        definition: runtimes.RuntimeDefinition,
+        zygote: zygote_client.Zygote,
         generation: int,
     ) -> Worker:
         """A started, connected worker; PackageError or StartFailed otherwise."""

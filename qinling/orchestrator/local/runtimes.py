@@ -86,9 +86,7 @@ def _parse(path: str) -> RuntimeDefinition:
             min_memory=int(raw.get("min_memory", 0)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise exceptions.OrchestratorError(
-            f"Broken runtime definition {path}: {exc}"
-        ) from exc
+        raise exceptions.OrchestratorError(f"Broken runtime definition {path}: {exc}") from exc
 
 
 def _which(executable: str | None) -> str | None:

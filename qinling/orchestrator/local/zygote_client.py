@@ -17,7 +17,10 @@ from qinling.orchestrator.local._sandbox import wire
 
 LOG = logging.getLogger(__name__)
 
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from _sandbox import zygote; zygote.main(sys.argv[2])"
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from _sandbox import zygote; zygote.main(sys.argv[2])"
+)
 _SANDBOX_PARENT = os.path.dirname(os.path.abspath(__file__))
 _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
@@ -25,7 +28,9 @@ _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 class Zygote:
     """Starts the zygote and asks it to fork workers, one request at a time."""
 
-    def __init__(self, definition: runtimes.RuntimeDefinition, log_path: str, timeout: float) -> None:
+    def __init__(
+        self, definition: runtimes.RuntimeDefinition, log_path: str, timeout: float
+    ) -> None:
         self.definition = definition
         self.log_path = log_path
         self.timeout = timeout

@@ -131,8 +131,8 @@ def test_a_function_that_cannot_load_fails_clearly(driver, function):
 
 
 def test_output_and_logs_are_capped_with_a_note(config, function):
-    from tests.functional.sandbox.conftest import PYTHON
     from qinling.orchestrator.local import LocalOrchestrator
+    from tests.functional.sandbox.conftest import PYTHON
 
     config.set_override("max_output_size", 2048, "sandbox")
     config.set_override("max_log_size", 1024, "sandbox")

@@ -45,9 +45,7 @@ def test_v2_is_used_when_it_offers_the_controllers(tmp_path):
         "cpuset cpu io memory pids\n"
     )
     mountinfo = f"30 23 0:26 / {root} rw - cgroup2 cgroup2 rw,nsdelegate\n"
-    layout = cgroups.detect(
-        *_write(tmp_path, mountinfo, "0::/system.slice/qinling.service\n")
-    )
+    layout = cgroups.detect(*_write(tmp_path, mountinfo, "0::/system.slice/qinling.service\n"))
     assert layout == cgroups.Layout(
         version=2, dirs={"unified": f"{root}/system.slice/qinling.service"}
     )

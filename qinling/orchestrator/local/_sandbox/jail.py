@@ -46,7 +46,7 @@ def enter(plan: dict[str, Any], listen_fd: int, lifeline_fd: int, run: Runner) -
             os.chdir(plan["package_dir"])
         os.environ.clear()
         os.environ.update(plan["env"])
-    except BaseException as exc:  # noqa: BLE001 - reported to the driver, then exit
+    except BaseException as exc:  # reported to the driver, then exit
         _report_failure(f"sandbox setup failed: {type(exc).__name__}: {exc}")
     try:
         run(plan)

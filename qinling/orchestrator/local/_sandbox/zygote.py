@@ -54,7 +54,7 @@ class Zygote:
                 return
             try:
                 reply, reply_fds = self.spawn(request["plan"], fds[0])
-            except Exception as exc:  # noqa: BLE001 - every failure goes back to the driver
+            except Exception as exc:  # every failure goes back to the driver
                 reply, reply_fds = {"error": f"{type(exc).__name__}: {exc}"}, []
             finally:
                 for fd in fds:
@@ -95,7 +95,7 @@ class Zygote:
                 os.close(self.lifeline_w)
                 jail.enter(plan, listen_fd, self.lifeline_r, self._runner)
             os.write(report_fd, f"pid {pid}".encode())
-        except BaseException as exc:  # noqa: BLE001 - reported through the pipe
+        except BaseException as exc:  # reported through the pipe
             os.write(report_fd, f"sandbox launcher failed: {type(exc).__name__}: {exc}".encode())
         finally:
             os._exit(0)
