@@ -59,6 +59,21 @@ OPTS = [
         help="Seconds between checks for due cron jobs.",
     ),
     cfg.IntOpt(
+        "pickup_timeout",
+        default=30,
+        min=1,
+        help="Seconds an accepted execution may wait for an engine to start it. "
+        "After that any engine runs it: its RPC message was lost.",
+    ),
+    cfg.IntOpt(
+        "execution_grace",
+        default=60,
+        min=1,
+        help="Seconds beyond a function's timeout after which a running execution "
+        "whose engine no longer reports is ended in 'error'. Each engine needs its "
+        "own [engine] host for this to be safe.",
+    ),
+    cfg.IntOpt(
         "max_versions",
         default=1000,
         min=1,

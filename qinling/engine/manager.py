@@ -102,10 +102,12 @@ class EngineManager:
         self, execution_id: str
     ) -> tuple[base.FunctionSpec | None, base.ExecutionRequest]:
         with self._db.transaction() as session:
-            execution = session.get(models.Execution, execution_id)
-            if execution is None or execution.status != states.ExecutionStatus.RUNNING:
-                LOG.info("Execution %s is gone or already final; skipped", execution_id)
+            if not self._claim(session, execution_id):
+                LOG.info(
+                    "Execution %s is gone, final or taken by another engine; skipped", execution_id
+                )
                 return None, base.ExecutionRequest(execution_id)
+            execution = session.get(models.Execution, execution_id)
             function = session.get(models.Function, execution.function_id)
             if function is None:
                 raise exceptions.NotFound.of("Function", execution.function_id)
@@ -140,9 +142,25 @@ class EngineManager:
                 .where(models.Function.id == function.id)
                 .values(count=models.Function.count + 1)
             )
-            execution.started_at = models.utcnow()
-            execution.engine_host = self._conf.engine.host
         return spec, request
+
+    def _claim(self, session, execution_id: str) -> bool:
+        """Take an accepted execution for this engine, at most once overall.
+
+        A redelivered or re-dispatched execution (see ``reaper``) may reach
+        several engines; only the one whose conditional UPDATE matches runs it.
+        """
+        claimed = session.execute(
+            sa.update(models.Execution)
+            .where(
+                models.Execution.id == execution_id,
+                models.Execution.status == states.ExecutionStatus.RUNNING,
+                models.Execution.started_at.is_(None),
+            )
+            .values(started_at=models.utcnow(), engine_host=self._conf.engine.host)
+            .execution_options(synchronize_session=False)
+        )
+        return claimed.rowcount == 1
 
     @staticmethod
     def _version(session, function: models.Function, number: int) -> models.FunctionVersion | None:
@@ -190,7 +208,7 @@ class EngineManager:
         logs: str = "",
         **extra: Any,
     ) -> None:
-        result = _encode_result(output, duration)
+        result = encode_result(output, duration)
         values = dict(
             status=status,
             result=result,
@@ -280,7 +298,7 @@ def _cap(text: str | None, limit: int) -> str:
     return text[:limit] + f"\n[... cut: the log was {len(text)} characters, {limit} are kept]"
 
 
-def _encode_result(output: Any, duration: float) -> str:
+def encode_result(output: Any, duration: float) -> str:
     encoded = json.dumps({"duration": round(duration, 3), "output": output})
     if len(encoded) > MAX_OUTPUT_CHARS:
         note = f"[output cut: it was {len(encoded)} characters, more than {MAX_OUTPUT_CHARS}]"

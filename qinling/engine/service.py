@@ -17,6 +17,7 @@ from qinling.context import admin_context
 from qinling.db import models
 from qinling.db.session import Database
 from qinling.engine.manager import EngineManager
+from qinling.engine.reaper import ExecutionReaper
 from qinling.engine.scheduler import JobScheduler
 from qinling.orchestrator.base import Orchestrator
 from qinling.storage import PackageStore
@@ -36,6 +37,13 @@ class EngineService:
             conf.engine.execution_threads, thread_name_prefix="engine-run"
         )
         self.scheduler = JobScheduler(db, self._run_async)
+        self.reaper = ExecutionReaper(
+            db,
+            self._run_async,
+            host=conf.engine.host,
+            pickup_timeout=conf.engine.pickup_timeout,
+            grace=conf.engine.execution_grace,
+        )
         self._stopping = threading.Event()
         self._periodic: threading.Thread | None = None
         self._rpc_server: messaging.MessageHandlingServer | None = None
@@ -48,6 +56,7 @@ class EngineService:
         Listening before restoring means no runtime created meanwhile is missed.
         """
         self.orchestrator.start()
+        self.reaper.end_own_leftovers()
         if serve_rpc:
             self.serve_rpc(rpc_transport)
         self._restore_pools()
@@ -94,6 +103,7 @@ class EngineService:
 
     def run_periodic_tasks(self) -> None:
         self._guarded("reap idle workers", self.manager.reap_idle_workers)
+        self._guarded("reap orphaned executions", self.reaper.reap)
         self._guarded("prepare pending runtimes", self._prepare_pending_runtimes)
 
     @staticmethod

@@ -112,7 +112,7 @@ def test_runtime_create_show_list_pool_delete(cli: Cli) -> None:
     assert shown["status"] == "available"
     assert shown["name"] == name
 
-    listing, pool = cli.many(cli.json, ("runtime", "list"), ("runtime", "pool", "show", name))
+    listing, pool = cli.many(cli.json, ("runtime", "list"), ("runtime", "pool", "show", created["id"]))
     assert [r["Name"] for r in listing if r["Id"] == created["id"]] == [name]
     assert set(pool) == {"name", "capacity"}
     assert pool["capacity"]["total"] >= pool["capacity"]["available"] >= 0
