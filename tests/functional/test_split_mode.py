@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from tests import processes
-from tests.db_backends import SERVERS
 
 FUNCTION = 'def main(name="world", **kwargs):\n    print("log line")\n    return "hi " + name\n'
 

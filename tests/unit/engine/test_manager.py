@@ -1,0 +1,102 @@
+"""The engine's execution path with the fake orchestrator."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from qinling import conf as qconf
+from qinling.db import models
+from qinling.engine import specs
+from qinling.engine.manager import EngineManager
+from qinling.orchestrator.fake import FakeOrchestrator
+from qinling.storage.local import LocalStore
+from tests.unit.db import rows
+
+
+class CountingOrchestrator(FakeOrchestrator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[str] = []
+
+    def run_execution(self, spec, request):
+        self.runs.append(request.execution_id)
+        return super().run_execution(spec, request)
+
+
+@pytest.fixture
+def manager(database, tmp_path):
+    conf = qconf.new_config([])
+    conf.set_override("state_dir", str(tmp_path))
+    orchestrator = CountingOrchestrator()
+    store = LocalStore(conf)
+    yield EngineManager(conf, database, orchestrator, store), orchestrator, store
+    orchestrator.stop()
+
+
+def package(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("main.py", source)
+    return buffer.getvalue()
+
+
+def make_function(database, manager, source: str) -> str:
+    engine, orchestrator, store = manager
+    stored = store.store([package(source)], max_size=1 << 20)
+    with database.transaction() as session:
+        runtime = rows.runtime()
+        session.add(runtime)
+        session.flush()
+        orchestrator.create_pool(specs.runtime_spec(runtime))
+        function = rows.function(runtime_id=runtime.id, package_digest=stored.digest)
+        session.add(function)
+        session.flush()
+        return function.id
+
+
+def execution(database, execution_id: str) -> models.Execution:
+    with database.transaction() as session:
+        return session.get(models.Execution, execution_id)
+
+
+def test_an_execution_runs_once_even_when_delivered_twice(database, manager):
+    engine, orchestrator, _ = manager
+    function_id = make_function(database, manager, "def main(**kw):\n    return 42\n")
+    with database.transaction() as session:
+        row = rows.execution(function_id)
+        session.add(row)
+        session.flush()
+        execution_id = row.id
+
+    engine.create_execution(None, execution_id=execution_id)
+    engine.create_execution(None, execution_id=execution_id)
+
+    assert orchestrator.runs == [execution_id]
+    done = execution(database, execution_id)
+    assert done.status == "success"
+    assert json.loads(done.result)["output"] == 42
+    assert done.engine_host and done.started_at and done.finished_at
+
+
+def test_a_function_error_fails_and_a_missing_function_errors(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, "def main(**kw):\n    raise ValueError('no')\n")
+    with database.transaction() as session:
+        failing = rows.execution(function_id)
+        orphan = rows.execution("gone")
+        session.add_all([failing, orphan])
+        session.flush()
+        ids = failing.id, orphan.id
+
+    for execution_id in ids:
+        engine.create_execution(None, execution_id=execution_id)
+
+    failed, errored = (execution(database, i) for i in ids)
+    assert failed.status == "failed"
+    assert "ValueError: no" in json.loads(failed.result)["output"]
+    assert errored.status == "error"
+    assert "gone" in json.loads(errored.result)["output"]
