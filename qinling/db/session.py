@@ -83,9 +83,19 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction, committed when the block ends."""
+        with self._mapped_errors(), self._sessions.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sa.Connection]:
+        """A Core connection in one transaction, for hot paths: no ORM cost."""
+        with self._mapped_errors(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
         try:
-            with self._sessions.begin() as session:
-                yield session
+            yield
         except exc.IntegrityError as err:
             LOG.info("Integrity error: %s", err.orig)
             raise exceptions.Conflict(

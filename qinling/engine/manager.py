@@ -28,6 +28,64 @@ MAX_LOG_CHARS = 1024 * 1024
 MAX_OUTPUT_CHARS = 1024 * 1024
 
 
+_EXECUTIONS = models.Execution.__table__
+_FUNCTIONS = models.Function.__table__
+_VERSIONS = models.FunctionVersion.__table__
+_RUNTIMES = models.Runtime.__table__
+
+_CLAIM = (
+    sa.update(_EXECUTIONS)
+    .where(
+        _EXECUTIONS.c.id == sa.bindparam("execution_id"),
+        _EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
+        _EXECUTIONS.c.started_at.is_(None),
+    )
+    .values(
+        started_at=sa.bindparam("now"),
+        updated_at=sa.bindparam("now"),
+        engine_host=sa.bindparam("host"),
+    )
+)
+_EXECUTION_QUERY = (
+    sa.select(
+        _EXECUTIONS.c.input,
+        _EXECUTIONS.c.function_version,
+        _EXECUTIONS.c.project_id,
+        _FUNCTIONS.c.id.label("function_id"),
+        _FUNCTIONS.c.runtime_id,
+        _FUNCTIONS.c.package_digest,
+        _FUNCTIONS.c.entry,
+        _FUNCTIONS.c.memory_size,
+        _FUNCTIONS.c.cpu,
+        _FUNCTIONS.c.timeout,
+        _FUNCTIONS.c.environment,
+        _FUNCTIONS.c.concurrency,
+    )
+    .select_from(_EXECUTIONS.outerjoin(_FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id))
+    .where(_EXECUTIONS.c.id == sa.bindparam("id"))
+)
+_VERSION_QUERY = sa.select(
+    _VERSIONS.c.runtime_id,
+    _VERSIONS.c.package_digest,
+    _VERSIONS.c.entry,
+    _VERSIONS.c.memory_size,
+    _VERSIONS.c.cpu,
+    _VERSIONS.c.timeout,
+    _VERSIONS.c.environment,
+).where(
+    _VERSIONS.c.function_id == sa.bindparam("function_id"),
+    _VERSIONS.c.version_number == sa.bindparam("number"),
+)
+_RUNTIME_QUERY = sa.select(
+    _RUNTIMES.c.id, _RUNTIMES.c.image, _RUNTIMES.c.trusted, _RUNTIMES.c.status
+).where(_RUNTIMES.c.id == sa.bindparam("id"))
+_COUNT_UPDATE = (
+    sa.update(_FUNCTIONS)
+    .where(_FUNCTIONS.c.id == sa.bindparam("function_id"))
+    .values(count=_FUNCTIONS.c.count + 1)
+)
+
+
 class EngineManager:
     target = messaging.Target(version=rpc.RPC_VERSION)
 
@@ -101,64 +159,83 @@ class EngineManager:
     def _load_execution(
         self, execution_id: str
     ) -> tuple[base.FunctionSpec | None, base.ExecutionRequest]:
-        with self._db.transaction() as session:
-            if not self._claim(session, execution_id):
+        """Claim the execution and read what running it needs, in one transaction.
+
+        Core statements, not the ORM: this is the warm path of every execution.
+        """
+        with self._db.connection() as conn:
+            if not self._claim(conn, execution_id):
                 LOG.info(
                     "Execution %s is gone, final or taken by another engine; skipped", execution_id
                 )
                 return None, base.ExecutionRequest(execution_id)
-            execution = session.get(models.Execution, execution_id)
-            function = session.get(models.Function, execution.function_id)
-            if function is None:
-                raise exceptions.NotFound.of("Function", execution.function_id)
-            version = self._version(session, function, execution.function_version)
-            runtime = session.get(models.Runtime, (version or function).runtime_id)
+            row = conn.execute(_EXECUTION_QUERY, {"id": execution_id}).first()
+            if row is None or row.function_id is None:
+                raise exceptions.NotFound(
+                    "The function of this execution was deleted before it ran."
+                )
+            source = row
+            if row.function_version:
+                source = conn.execute(
+                    _VERSION_QUERY, {"function_id": row.function_id, "number": row.function_version}
+                ).first()
+                if source is None:
+                    raise exceptions.NotFound(
+                        f"Function {row.function_id} has no version {row.function_version}."
+                    )
+            runtime = conn.execute(_RUNTIME_QUERY, {"id": source.runtime_id}).first()
             if runtime is None:
-                raise exceptions.NotFound(f"The runtime of function {function.id} is gone.")
+                raise exceptions.NotFound(f"The runtime of function {row.function_id} is gone.")
             if runtime.status != states.RuntimeStatus.AVAILABLE:
                 raise exceptions.Conflict(
                     f"Runtime {runtime.id} is {runtime.status}, not available."
                 )
-            digest = (version or function).package_digest
-            spec = specs.function_spec(
-                function,
-                version,
-                runtime,
-                package_path=self._storage.local_path(digest) if digest else None,
-                default_concurrency=self._conf.engine.function_concurrency,
-            )
-            request = base.ExecutionRequest(
-                execution_id=execution.id,
-                input=_decode_input(execution.input),
-                context={
-                    "execution_id": execution.id,
-                    "function_id": function.id,
-                    "function_version": execution.function_version,
-                    "project_id": execution.project_id,
-                },
-            )
-            session.execute(
-                sa.update(models.Function)
-                .where(models.Function.id == function.id)
-                .values(count=models.Function.count + 1)
-            )
-        return spec, request
+            conn.execute(_COUNT_UPDATE, {"function_id": row.function_id})
+        return self._spec(row, source, runtime), base.ExecutionRequest(
+            execution_id=execution_id,
+            input=_decode_input(row.input),
+            context={
+                "execution_id": execution_id,
+                "function_id": row.function_id,
+                "function_version": row.function_version,
+                "project_id": row.project_id,
+            },
+        )
 
-    def _claim(self, session, execution_id: str) -> bool:
+    def _spec(self, row, source, runtime) -> base.FunctionSpec:
+        digest = source.package_digest
+        return base.FunctionSpec(
+            function_id=row.function_id,
+            version=row.function_version or 0,
+            runtime=base.RuntimeSpec(id=runtime.id, image=runtime.image, trusted=runtime.trusted),
+            package_path=self._package_path(digest),
+            package_digest=digest,
+            entry=source.entry or "main.main",
+            memory_size=source.memory_size,
+            cpu=source.cpu,
+            timeout=source.timeout,
+            environment=dict(source.environment or {}),
+            concurrency=row.concurrency or self._conf.engine.function_concurrency,
+            project_id=row.project_id,
+        )
+
+    def _package_path(self, digest: str | None) -> str | None:
+        if not digest:
+            return None
+        path = self._storage.local_path(digest)
+        if path is None:
+            raise exceptions.NotFound("The function's package is missing from the store.")
+        return path
+
+    def _claim(self, conn, execution_id: str) -> bool:
         """Take an accepted execution for this engine, at most once overall.
 
         A redelivered or re-dispatched execution (see ``reaper``) may reach
         several engines; only the one whose conditional UPDATE matches runs it.
         """
-        claimed = session.execute(
-            sa.update(models.Execution)
-            .where(
-                models.Execution.id == execution_id,
-                models.Execution.status == states.ExecutionStatus.RUNNING,
-                models.Execution.started_at.is_(None),
-            )
-            .values(started_at=models.utcnow(), engine_host=self._conf.engine.host)
-            .execution_options(synchronize_session=False)
+        claimed = conn.execute(
+            _CLAIM,
+            {"execution_id": execution_id, "now": models.utcnow(), "host": self._conf.engine.host},
         )
         return claimed.rowcount == 1
 
@@ -217,15 +294,15 @@ class EngineManager:
             finished_at=models.utcnow(),
             **extra,
         )
-        with self._db.transaction() as session:
+        with self._db.connection() as conn:
             # Only a running execution may end; a cancel may have won the race.
-            session.execute(
-                sa.update(models.Execution)
+            conn.execute(
+                sa.update(_EXECUTIONS)
                 .where(
-                    models.Execution.id == execution_id,
-                    models.Execution.status == states.ExecutionStatus.RUNNING,
+                    _EXECUTIONS.c.id == execution_id,
+                    _EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
                 )
-                .values(**values)
+                .values(**values, updated_at=values["finished_at"])
             )
         LOG.info("Execution %s ended %s", execution_id, status)
 

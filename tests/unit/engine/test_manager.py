@@ -99,4 +99,4 @@ def test_a_function_error_fails_and_a_missing_function_errors(database, manager)
     assert failed.status == "failed"
     assert "ValueError: no" in json.loads(failed.result)["output"]
     assert errored.status == "error"
-    assert "gone" in json.loads(errored.result)["output"]
+    assert "deleted" in json.loads(errored.result)["output"]
