@@ -7,5 +7,4 @@ cd "$(dirname "$0")/.."
 tools/setup-venv.sh
 
 .venv/bin/ruff check qinling tests bench tools
-.venv/bin/python tools/check_sample_config.py
 exec .venv/bin/pytest -p no:cacheprovider "$@" tests
