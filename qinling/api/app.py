@@ -10,7 +10,13 @@ from qinling.api.deps import Deps
 
 def create_app(conf, *, db, engine, storage, extra_middleware: list | None = None) -> falcon.App:
     deps = Deps(conf=conf, db=db, engine=engine, storage=storage)
-    app = falcon.App(middleware=[middleware.NoAuthContext(), *(extra_middleware or [])])
+    app = falcon.App(
+        middleware=[
+            middleware.NoAuthContext(),
+            middleware.RefuseNul(),
+            *(extra_middleware or []),
+        ]
+    )
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     app.resp_options.secure_cookies_by_default = False

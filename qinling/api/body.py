@@ -17,6 +17,9 @@ from qinling import exceptions
 
 JSON_TYPES = ("application/json",)
 FORM_TYPES = ("application/x-www-form-urlencoded",)
+# The largest value an INTEGER column holds on every backend.
+MAX_INTEGER = 2**31 - 1
+VERSION_NUMBER = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INTEGER}
 
 
 def read_json(
@@ -24,11 +27,12 @@ def read_json(
 ) -> dict[str, Any]:
     """The JSON object in the body, checked against ``schema``."""
     if not req.content_length and optional:
-        return {}
+        return validate({}, schema)
+    _check_json_type(req)
     raw = _read_bounded(req, max_size)
     if not raw.strip():
         if optional:
-            return {}
+            return validate({}, schema)
         raise exceptions.InputError("The request needs a JSON body.")
     try:
         data = json.loads(raw)
@@ -45,6 +49,15 @@ def read_form(req: falcon.Request, schema: dict[str, Any], *, max_size: int) -> 
         fields = falcon.uri.parse_query_string(raw, keep_blank=True, csv=False)
         return validate(coerce(fields, schema), schema)
     return read_json(req, schema, max_size=max_size, optional=True)
+
+
+def _check_json_type(req: falcon.Request) -> None:
+    content_type = (req.content_type or "").split(";")[0].strip().lower()
+    if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
+        raise exceptions.UnsupportedMediaType(
+            f"This request takes a JSON body with 'Content-Type: application/json', "
+            f"not '{content_type}'."
+        )
 
 
 def _read_bounded(req: falcon.Request, max_size: int) -> bytes:
@@ -92,7 +105,23 @@ def validate(data: Any, schema: dict[str, Any]) -> dict[str, Any]:
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         raise exceptions.InputError(_describe(error))
+    _refuse_nul(data, "")
     return data
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    """PostgreSQL cannot store text holding NUL, wherever in the body it is."""
+    if isinstance(value, str) and "\x00" in value:
+        raise exceptions.InputError(
+            f"Invalid value for '{where or 'body'}': it holds a NUL character (\\u0000)."
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, where)
+            _refuse_nul(item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{where}.{index}" if where else str(index))
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -100,7 +129,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         return f"Unknown field in the request: {error.message}."
     if error.validator == "required":
-        return f"Missing field: {error.message}."
+        inside = f" in '{where}'" if where else ""
+        return f"Missing field{inside}: {error.message}."
     if where:
         return f"Invalid value for '{where}': {error.message}."
     return f"Invalid request body: {error.message}."

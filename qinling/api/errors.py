@@ -33,10 +33,25 @@ def handle_domain(
 def handle_http(
     req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict
 ) -> None:
-    message = ex.description or ex.title or "Request failed."
-    _render(resp, ex.status_code, ex.title or "Error", message)
+    _render(resp, ex.status_code, ex.title or "Error", _http_message(req, ex))
     for name, value in (ex.headers or {}).items():
         resp.set_header(name, value)
+
+
+def _http_message(req: falcon.Request, ex: falcon.HTTPError) -> str:
+    """What Falcon's own errors tell the client, with a hint when it says nothing."""
+    if ex.description:
+        # Falcon's specific titles ("Invalid header value") say what the
+        # description is about; its default ones are just the status line.
+        if ex.title and not ex.title[:1].isdigit():
+            return f"{ex.title}: {ex.description}"
+        return ex.description
+    if isinstance(ex, falcon.HTTPMethodNotAllowed):
+        allowed = (ex.headers or {}).get("Allow", "")
+        return f"{req.method} is not allowed on {req.path}; allowed methods: {allowed}."
+    if ex.status_code == 404:
+        return f"There is no resource at {req.path}; /v1/openapi.json lists every path."
+    return ex.title or "Request failed."
 
 
 def handle_unexpected(

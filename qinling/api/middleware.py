@@ -6,6 +6,7 @@ import logging
 
 import falcon
 
+from qinling import exceptions
 from qinling.context import RequestContext, new_request_id
 
 LOG = logging.getLogger(__name__)
@@ -19,6 +20,14 @@ def is_public(req: falcon.Request) -> bool:
     if path in PUBLIC_PATHS:
         return True
     return req.method == "POST" and path.startswith("/v1/webhooks/") and path.endswith("/invoke")
+
+
+class RefuseNul:
+    """PostgreSQL cannot store or compare text holding NUL; refuse it up front."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if "\x00" in req.path or "%00" in req.query_string:
+            raise exceptions.InputError("The URL holds a NUL character (%00); remove it.")
 
 
 class NoAuthContext:

@@ -70,7 +70,8 @@ def _convert(column: InstrumentedAttribute, field: str, raw: str) -> Any:
             if value.tzinfo is not None:
                 value = value.astimezone(datetime.UTC).replace(tzinfo=None)
             return value
-    except ValueError as err:
+    # OverflowError: a time zone pushes the time past year 1 or 9999.
+    except (ValueError, OverflowError) as err:
         raise exceptions.InputError(
             f"Filter '{field}': '{raw}' is not a valid {python_type.__name__}."
         ) from err

@@ -14,9 +14,9 @@ from qinling.db import models, queries
 
 PROPS = {
     "function_id": {"type": "string", "maxLength": 36},
-    "function_version": {"type": ["integer", "null"], "minimum": 0},
+    "function_version": body.VERSION_NUMBER,
     "description": {"type": ["string", "null"], "maxLength": 255},
-    "additional_version": {"type": ["integer", "null"], "minimum": 0},
+    "additional_version": body.VERSION_NUMBER,
     "additional_weight": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
 }
 CREATE_SCHEMA = {

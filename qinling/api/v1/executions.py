@@ -19,7 +19,7 @@ CREATE_SCHEMA = {
     "type": "object",
     "properties": {
         "function_id": {"type": ["string", "null"], "maxLength": 36},
-        "function_version": {"type": ["integer", "null"], "minimum": 0},
+        "function_version": body.VERSION_NUMBER,
         "function_alias": {"type": ["string", "null"], "maxLength": 255},
         "sync": {"type": ["boolean", "null"]},
         "input": {},
@@ -43,13 +43,26 @@ FILTERS = frozenset(
 )
 
 
-def start(deps: Deps, ctx: RequestContext, target: targets.Target, *, input: Any,
-          sync: bool, description: str | None = None) -> str:
+def start(
+    deps: Deps,
+    ctx: RequestContext,
+    target: targets.Target,
+    *,
+    input: Any,
+    sync: bool,
+    description: str | None = None,
+) -> str:
     """Accept an execution (a ``running`` row) and hand it to the engine."""
     with deps.db.transaction() as session:
         row = db_executions.accept(
-            session, function_id=target.function_id, version=target.function_version,
-            alias=target.function_alias, input=input, sync=sync, description=description)
+            session,
+            function_id=target.function_id,
+            version=target.function_version,
+            alias=target.function_alias,
+            input=input,
+            sync=sync,
+            description=description,
+        )
         execution_id = row.id
         timeout = session.get(models.Function, target.function_id).timeout
     deps.engine.create_execution(ctx, execution_id, sync=sync, timeout=timeout)

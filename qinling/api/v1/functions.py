@@ -394,8 +394,8 @@ def parse_version(raw: str) -> int:
         number = int(raw)
     except ValueError as err:
         raise exceptions.InputError(f"Version must be a number, not '{raw}'.") from err
-    if number < 0:
-        raise exceptions.InputError("Version must not be negative.")
+    if not 0 <= number <= body.MAX_INTEGER:
+        raise exceptions.InputError(f"Version must be between 0 and {body.MAX_INTEGER}.")
     return number
 
 

@@ -19,12 +19,12 @@ CREATE_SCHEMA = {
     "properties": {
         "name": {"type": ["string", "null"], "maxLength": 255},
         "function_id": {"type": ["string", "null"], "maxLength": 36},
-        "function_version": {"type": ["integer", "null"], "minimum": 0},
+        "function_version": body.VERSION_NUMBER,
         "function_alias": {"type": ["string", "null"], "maxLength": 255},
         "function_input": {"type": ["string", "object", "array", "null"]},
         "pattern": {"type": ["string", "null"], "maxLength": 255},
         "first_execution_time": {"type": ["string", "null"], "maxLength": 64},
-        "count": {"type": ["integer", "null"], "minimum": 1},
+        "count": {"type": ["integer", "null"], "minimum": 1, "maximum": body.MAX_INTEGER},
     },
     "additionalProperties": False,
 }
@@ -62,13 +62,14 @@ def parse_time(raw: str, field: str) -> datetime.datetime:
     """A time as the user wrote it; UTC when it names no time zone."""
     try:
         value = datetime.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError as err:
+        if value.tzinfo is not None:
+            # OverflowError: a time zone pushes it past year 1 or 9999.
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError) as err:
         raise exceptions.InputError(
-            f"{field} '{raw}' is not a time; use e.g. '2030-01-01 12:00' or "
+            f"{field} '{raw}' is not a usable time; use e.g. '2030-01-01 12:00' or "
             "'2030-01-01T12:00:00+02:00'."
         ) from err
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
     return value.replace(microsecond=0)
 
 
@@ -77,6 +78,12 @@ def check_pattern(pattern: str) -> None:
         raise exceptions.InputError(
             f"'{pattern}' is not a valid cron pattern (five fields, e.g. '*/5 * * * *')."
         )
+    try:
+        next_run(pattern, now())
+    except croniter.CroniterBadDateError as err:
+        raise exceptions.InputError(
+            f"The cron pattern '{pattern}' matches no date; check its day and month fields."
+        ) from err
 
 
 def next_run(pattern: str, after: datetime.datetime) -> datetime.datetime:

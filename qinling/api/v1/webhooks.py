@@ -19,7 +19,7 @@ from qinling.db import models, queries
 
 PROPS = {
     "function_id": {"type": ["string", "null"], "maxLength": 36},
-    "function_version": {"type": ["integer", "null"], "minimum": 0},
+    "function_version": body.VERSION_NUMBER,
     "function_alias": {"type": ["string", "null"], "maxLength": 255},
     "description": {"type": ["string", "null"], "maxLength": 255},
     "secret": {"type": ["string", "null"], "minLength": 16, "maxLength": 255},

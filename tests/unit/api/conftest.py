@@ -41,6 +41,8 @@ P1_ADMIN = {"X-Project-Id": "p1", "X-Roles": "admin"}
 
 
 def make_zip(files: dict[str, str] | None = None) -> bytes:
+    """A package as scripts make them: ``writestr`` members carry permission
+    bits but no file type."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, text in (files or {"main.py": HELLO}).items():

@@ -14,10 +14,6 @@ from tests.unit.api.conftest import P1
 BASE = "http://falconframework.org"
 
 
-def _route_paths(api) -> list[str]:
-    return [path for path, _ in v1.routes(None)]
-
-
 def test_root_lists_v1(api):
     root = api.get("/")
 

@@ -60,9 +60,8 @@ def test_other_project_gets_not_found_for_everything(api, p1_world):
         answer = api.request(method, path, query_string=query, json={}, headers=P2)
 
         assert answer.status_code == 404, (method, path, answer.text)
-        assert answer.json["faultstring"].endswith("not found.") or "no version" in (
-            answer.json["faultstring"]
-        )
+        fault = answer.json["faultstring"]
+        assert fault.endswith("not found.") or "no version" in fault
     assert api.get(p1_world["function"], headers=P1).status_code == 200
 
 
