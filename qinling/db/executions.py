@@ -1,21 +1,39 @@
 """Accepting an execution: the one way a ``running`` row comes to exist.
 
 Used by the API (executions, webhooks) and by the engine's job scheduler.
+Core statements on one connection: this is on the path of every execution.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from qinling import exceptions, states
 from qinling.db import models
 
 MAX_INPUT_CHARS = 1024 * 1024
+
+_EXECUTIONS = models.Execution.__table__
+_FUNCTIONS = models.Function.__table__
+_VERSIONS = models.FunctionVersion.__table__
+_ALIASES = models.FunctionAlias.__table__
+
+
+@dataclasses.dataclass
+class Accepted:
+    """The execution row as inserted, plus what the caller needs next."""
+
+    row: dict[str, Any]
+    timeout: int
+
+    @property
+    def id(self) -> str:
+        return self.row["id"]
 
 
 def encode_input(value: Any) -> str | None:
@@ -28,47 +46,93 @@ def encode_input(value: Any) -> str | None:
     return text
 
 
-def alias_version(session: Session, project_id: str, name: str) -> int:
+def alias_version(alias: sa.Row) -> int:
     """The version an alias sends this execution to (weights honoured)."""
-    alias = session.scalars(
-        sa.select(models.FunctionAlias).where(
-            models.FunctionAlias.name == name, models.FunctionAlias.project_id == project_id
-        )
-    ).first()
-    if alias is None:
-        raise exceptions.NotFound.of("Alias", name)
     if alias.additional_version is not None and alias.additional_weight:
         if random.uniform(0, 100) < alias.additional_weight:
             return alias.additional_version
     return alias.function_version
 
 
+def _alias(conn: sa.Connection, project_id: str, name: str) -> sa.Row:
+    alias = conn.execute(
+        sa.select(
+            _ALIASES.c.function_id,
+            _ALIASES.c.function_version,
+            _ALIASES.c.additional_version,
+            _ALIASES.c.additional_weight,
+        ).where(_ALIASES.c.name == name, _ALIASES.c.project_id == project_id)
+    ).first()
+    if alias is None:
+        raise exceptions.NotFound.of("Alias", name)
+    return alias
+
+
+def _function(conn: sa.Connection, function_id: str, scope_project: str | None) -> sa.Row:
+    stmt = sa.select(_FUNCTIONS.c.project_id, _FUNCTIONS.c.timeout).where(
+        _FUNCTIONS.c.id == function_id
+    )
+    if scope_project is not None:
+        stmt = stmt.where(_FUNCTIONS.c.project_id == scope_project)
+    function = conn.execute(stmt).first()
+    if function is None:
+        raise exceptions.NotFound.of("Function", function_id)
+    return function
+
+
+def _check_version(conn: sa.Connection, function_id: str, number: int) -> None:
+    found = conn.execute(
+        sa.select(_VERSIONS.c.id).where(
+            _VERSIONS.c.function_id == function_id, _VERSIONS.c.version_number == number
+        )
+    ).first()
+    if found is None:
+        raise exceptions.NotFound(f"Function {function_id} has no version {number}.")
+
+
 def accept(
-    session: Session,
+    conn: sa.Connection,
     *,
-    function_id: str,
-    version: int,
+    function_id: str | None,
+    version: int | None,
     alias: str | None,
     input: Any,
     sync: bool,
     description: str | None,
-) -> models.Execution:
-    """Insert a ``running`` execution of the function; NotFound if it is gone."""
-    function = session.get(models.Function, function_id)
-    if function is None:
-        raise exceptions.NotFound.of("Function", function_id)
+    alias_project: str | None = None,
+    scope_project: str | None = None,
+) -> Accepted:
+    """Insert a ``running`` execution; NotFound if its target is not there.
+
+    ``alias`` is looked up in ``alias_project``; the function must belong to
+    ``scope_project`` unless that is None (admins, the engine, webhooks).
+    """
     if alias:
-        version = alias_version(session, function.project_id, alias)
-    row = models.Execution(
-        function_id=function_id,
-        function_version=version,
-        function_alias=alias,
-        description=description,
-        input=encode_input(input),
-        status=states.ExecutionStatus.RUNNING,
-        sync=sync,
-        project_id=function.project_id,
-    )
-    session.add(row)
-    session.flush()
-    return row
+        target = _alias(conn, alias_project or "", alias)
+        function_id, version = target.function_id, alias_version(target)
+    elif not function_id:
+        raise exceptions.InputError("Either function_id or function_alias is required.")
+    function = _function(conn, function_id, scope_project)
+    if version:
+        _check_version(conn, function_id, version)
+    now = models.utcnow()
+    row = {
+        "id": models.new_id(),
+        "function_id": function_id,
+        "function_version": version or 0,
+        "function_alias": alias or None,
+        "description": description,
+        "input": encode_input(input),
+        "result": None,
+        "status": states.ExecutionStatus.RUNNING,
+        "sync": sync,
+        "project_id": function.project_id,
+        "created_at": now,
+        "updated_at": None,
+        "cold_start": None,
+        "init_duration": None,
+        "duration": None,
+        "memory_peak": None,
+    }
+    conn.execute(sa.insert(_EXECUTIONS).values(**row))
+    return Accepted(row, function.timeout)

@@ -24,7 +24,8 @@ class EngineClient(Protocol):
 
     def create_execution(
         self, ctx: RequestContext, execution_id: str, *, sync: bool, timeout: int
-    ) -> None: ...
+    ) -> dict[str, Any] | None:
+        """Run it; when ``sync``, the recorded outcome (None: read the row)."""
 
     def delete_function(
         self, ctx: RequestContext, function_id: str, version: int | None = None
@@ -73,9 +74,9 @@ class InProcessEngineClient:
 
     def create_execution(self, ctx, execution_id, *, sync, timeout):
         if sync:
-            self._manager.create_execution(ctx, execution_id=execution_id)
-        else:
-            self._cast("create_execution", ctx, execution_id=execution_id)
+            return self._manager.create_execution(ctx, execution_id=execution_id)
+        self._cast("create_execution", ctx, execution_id=execution_id)
+        return None
 
     def delete_function(self, ctx, function_id, version=None):
         self._cast("delete_function", ctx, function_id=function_id, version=version)

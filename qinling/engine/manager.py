@@ -138,15 +138,18 @@ class EngineManager:
 
     # Executions ---------------------------------------------------------
 
-    def create_execution(self, ctx: RequestContext, execution_id: str) -> None:
-        """Run an accepted execution and record how it ended."""
+    def create_execution(self, ctx: RequestContext, execution_id: str) -> dict[str, Any] | None:
+        """Run an accepted execution and record how it ended.
+
+        Returns the recorded fields (JSON-safe, for RPC callers), or None when
+        this engine did not run it (already final, or claimed elsewhere).
+        """
         try:
             spec, request = self._load_execution(execution_id)
         except exceptions.QinlingError as err:
-            self._finish(execution_id, states.ExecutionStatus.ERROR, output=err.message)
-            return
+            return self._finish(execution_id, states.ExecutionStatus.ERROR, output=err.message)
         if spec is None:
-            return
+            return None
         try:
             result = self._orchestrator.run_execution(spec, request)
         except exceptions.QinlingError as err:
@@ -154,7 +157,7 @@ class EngineManager:
         except Exception as err:
             LOG.exception("Execution %s: the orchestrator failed", execution_id)
             result = base.ExecutionResult(success=False, platform_error=f"Platform error: {err}")
-        self._record(execution_id, spec, result)
+        return self._record(execution_id, spec, result)
 
     def _load_execution(
         self, execution_id: str
@@ -255,7 +258,7 @@ class EngineManager:
 
     def _record(
         self, execution_id: str, spec: base.FunctionSpec, result: base.ExecutionResult
-    ) -> None:
+    ) -> dict[str, Any] | None:
         if result.platform_error:
             status = states.ExecutionStatus.ERROR
             output: Any = result.platform_error
@@ -264,7 +267,7 @@ class EngineManager:
                 states.ExecutionStatus.SUCCESS if result.success else states.ExecutionStatus.FAILED
             )
             output = result.output
-        self._finish(
+        return self._finish(
             execution_id,
             status,
             output=output,
@@ -284,7 +287,7 @@ class EngineManager:
         duration: float = 0.0,
         logs: str = "",
         **extra: Any,
-    ) -> None:
+    ) -> dict[str, Any] | None:
         result = encode_result(output, duration)
         values = dict(
             status=status,
@@ -296,15 +299,19 @@ class EngineManager:
         )
         with self._db.connection() as conn:
             # Only a running execution may end; a cancel may have won the race.
-            conn.execute(
+            ended = conn.execute(
                 sa.update(_EXECUTIONS)
                 .where(
                     _EXECUTIONS.c.id == execution_id,
                     _EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
                 )
                 .values(**values, updated_at=values["finished_at"])
-            )
+            ).rowcount
         LOG.info("Execution %s ended %s", execution_id, status)
+        if not ended:
+            return None
+        outcome = {k: v for k, v in values.items() if k not in ("logs", "finished_at")}
+        return outcome | {"status": str(status), "updated_at": values["finished_at"].isoformat()}
 
     # Workers ------------------------------------------------------------
 

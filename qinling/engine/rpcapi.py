@@ -60,9 +60,11 @@ class EngineRPCClient:
     def create_execution(self, ctx, execution_id, *, sync, timeout):
         if sync:
             margin = self._conf.api.sync_execution_margin
-            self._call(ctx, "create_execution", timeout=timeout + margin, execution_id=execution_id)
-        else:
-            self._cast(ctx, "create_execution", execution_id=execution_id)
+            return self._call(
+                ctx, "create_execution", timeout=timeout + margin, execution_id=execution_id
+            )
+        self._cast(ctx, "create_execution", execution_id=execution_id)
+        return None
 
     def delete_function(self, ctx, function_id, version=None):
         self._cast(ctx, "delete_function", function_id=function_id, version=version)

@@ -67,10 +67,11 @@ class JobScheduler:
                 return 0  # another engine fired this run
             try:
                 execution = executions.accept(
-                    session,
+                    session.connection(),
                     function_id=job.function_id,
                     version=job.function_version,
                     alias=job.function_alias,
+                    alias_project=job.project_id,
                     input=job.function_input,
                     sync=False,
                     description=f"Created by Job {job.id}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import types
 from typing import Any
 
 import falcon
@@ -52,21 +54,61 @@ def start(
     sync: bool,
     description: str | None = None,
 ) -> str:
-    """Accept an execution (a ``running`` row) and hand it to the engine."""
-    with deps.db.transaction() as session:
-        row = db_executions.accept(
-            session,
-            function_id=target.function_id,
-            version=target.function_version,
-            alias=target.function_alias,
+    """Accept an execution of a known target and hand it to the engine."""
+    return run(
+        deps,
+        ctx,
+        function_id=target.function_id,
+        version=target.function_version,
+        alias=target.function_alias,
+        input=input,
+        sync=sync,
+        description=description,
+        scoped=False,
+    )["id"]
+
+
+def run(
+    deps: Deps,
+    ctx: RequestContext,
+    *,
+    function_id: str | None,
+    version: int | None,
+    alias: str | None,
+    input: Any,
+    sync: bool,
+    description: str | None,
+    scoped: bool = True,
+) -> dict[str, Any]:
+    """Accept an execution (a ``running`` row), hand it to the engine, and
+    return the row as it stands afterwards (final when ``sync``)."""
+    with deps.db.connection() as conn:
+        accepted = db_executions.accept(
+            conn,
+            function_id=function_id,
+            version=version,
+            alias=alias,
             input=input,
             sync=sync,
             description=description,
+            alias_project=ctx.project_id,
+            scope_project=ctx.project_id if scoped and not ctx.is_admin else None,
         )
-        execution_id = row.id
-        timeout = session.get(models.Function, target.function_id).timeout
-    deps.engine.create_execution(ctx, execution_id, sync=sync, timeout=timeout)
-    return execution_id
+    outcome = deps.engine.create_execution(ctx, accepted.id, sync=sync, timeout=accepted.timeout)
+    row = accepted.row
+    if sync and not outcome:
+        # The engine skipped it or ran it elsewhere: read what was recorded.
+        with deps.db.transaction() as session:
+            return views.execution(session.get(models.Execution, accepted.id))
+    if outcome:
+        row = row | outcome | {"updated_at": _parse_time(outcome.get("updated_at"))}
+    return views.execution(types.SimpleNamespace(**row))
+
+
+def _parse_time(value: Any) -> datetime.datetime | None:
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value)
+    return value
 
 
 class Executions:
@@ -84,27 +126,18 @@ class Executions:
             resp.media["next"] = link
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        ctx = req.context.ctx
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
-        with self.deps.db.transaction() as session:
-            target = targets.resolve(
-                session,
-                ctx,
-                function_id=data.get("function_id"),
-                function_version=data.get("function_version"),
-                function_alias=data.get("function_alias"),
-            )
         sync = data.get("sync")
-        execution_id = start(
+        resp.media = run(
             self.deps,
-            ctx,
-            target,
+            req.context.ctx,
+            function_id=data.get("function_id"),
+            version=data.get("function_version"),
+            alias=data.get("function_alias"),
             input=data.get("input"),
             sync=True if sync is None else sync,
             description=data.get("description"),
         )
-        with self.deps.db.transaction() as session:
-            resp.media = views.execution(session.get(models.Execution, execution_id))
         resp.status = falcon.HTTP_201
 
 
