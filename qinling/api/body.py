@@ -100,10 +100,22 @@ def _coerce_one(value: str, prop: dict[str, Any]) -> Any:
     return value
 
 
+# Schemas are module constants: build each validator once, not per request.
+_VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    validator = _VALIDATORS.get(id(schema))
+    if validator is None or validator.schema is not schema:
+        validator = jsonschema.Draft202012Validator(schema)
+        _VALIDATORS[id(schema)] = validator
+    return validator
+
+
 def validate(data: Any, schema: dict[str, Any]) -> dict[str, Any]:
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-    if error is not None:
+    validator = _validator(schema)
+    if not validator.is_valid(data):
+        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
         raise exceptions.InputError(_describe(error))
     _refuse_nul(data, "")
     return data
