@@ -74,6 +74,13 @@ OPTS = [
         "own [engine] host for this to be safe.",
     ),
     cfg.IntOpt(
+        "execution_retention",
+        default=30,
+        min=0,
+        help="Days finished executions (with their logs and results) are kept; "
+        "older ones are deleted by the engine. 0 keeps them forever.",
+    ),
+    cfg.IntOpt(
         "max_versions",
         default=1000,
         min=1,

@@ -137,6 +137,32 @@ class ExecutionReaper:
                 .execution_options(synchronize_session=False)
             ).rowcount
 
+    def purge_finished(self, retention_days: int, batch: int = 1000) -> int:
+        """Delete finished executions older than the retention period."""
+        if retention_days <= 0:
+            return 0
+        cutoff = self._clock() - datetime.timedelta(days=retention_days)
+        with self._db.transaction() as session:
+            ids = list(
+                session.scalars(
+                    sa.select(models.Execution.id)
+                    .where(
+                        models.Execution.status.in_(list(states.FINAL_EXECUTION_STATES)),
+                        models.Execution.created_at < cutoff,
+                    )
+                    .limit(batch)
+                )
+            )
+            if ids:
+                session.execute(
+                    sa.delete(models.Execution)
+                    .where(models.Execution.id.in_(ids))
+                    .execution_options(synchronize_session=False)
+                )
+        if ids:
+            LOG.info("Purged %d execution(s) older than %d days", len(ids), retention_days)
+        return len(ids)
+
     def _error(self, message: str) -> dict:
         return {
             "status": states.ExecutionStatus.ERROR,

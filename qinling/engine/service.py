@@ -104,6 +104,10 @@ class EngineService:
     def run_periodic_tasks(self) -> None:
         self._guarded("reap idle workers", self.manager.reap_idle_workers)
         self._guarded("reap orphaned executions", self.reaper.reap)
+        self._guarded(
+            "purge old executions",
+            lambda: self.reaper.purge_finished(self.conf.engine.execution_retention),
+        )
         self._guarded("prepare pending runtimes", self._prepare_pending_runtimes)
 
     @staticmethod

@@ -106,3 +106,21 @@ def test_final_executions_are_never_touched(database, reaper, dispatched, functi
     reaper.end_own_leftovers()
     assert dispatched == []
     assert status(database, done) == ("success", "ok")
+
+
+def test_finished_executions_past_retention_are_purged(database, reaper, function_id):
+    old = add_execution(
+        database, function_id, status="success", created_at=NOW - datetime.timedelta(days=31)
+    )
+    recent = add_execution(
+        database, function_id, status="failed", created_at=NOW - datetime.timedelta(days=29)
+    )
+    running = add_execution(database, function_id, created_at=NOW - datetime.timedelta(days=40))
+
+    assert reaper.purge_finished(30) == 1
+    assert reaper.purge_finished(0) == 0
+
+    with database.transaction() as session:
+        left = {row.id for row in session.query(models.Execution)}
+    assert left == {recent, running}
+    assert old not in left
