@@ -9,9 +9,11 @@ OPTS = [
     cfg.PortOpt("port", default=7070, help="Port the API listens on."),
     cfg.IntOpt(
         "api_workers",
-        default=8,
+        default=64,
         min=1,
-        help="Threads serving API requests in qinling-api and qinling-server.",
+        help="Threads serving API requests in qinling-api and qinling-server. A "
+        "synchronous execution holds its thread until the function returns, so "
+        "this bounds how many sync executions run at once through one process.",
     ),
     cfg.URIOpt(
         "public_url",

@@ -1,0 +1,1 @@
+"""Benchmarks of Qinling against its peers; run ``python -m bench all``."""

@@ -1,0 +1,126 @@
+"""A keep-alive JSON client over http.client, and a small threaded load driver."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+
+class HttpError(Exception):
+    pass
+
+
+class JsonClient:
+    """One keep-alive connection (http.client sets TCP_NODELAY)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 120.0) -> None:
+        self._conn = http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict | None = None,
+        expect: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> Any:
+        sent = dict(headers or {})
+        payload = raw
+        if body is not None:
+            payload = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        try:
+            try:
+                self._conn.request(method, path, body=payload, headers=sent)
+            except BrokenPipeError:  # the server closed the idle connection: nothing was sent
+                self._conn.close()
+                self._conn.request(method, path, body=payload, headers=sent)
+            response = self._conn.getresponse()
+            data = response.read()
+        except (http.client.HTTPException, OSError):
+            self._conn.close()  # reconnect on the next request
+            raise
+        if response.status not in expect:
+            raise HttpError(f"{method} {path}: {response.status} {data[:300]!r}")
+        if data and "json" in (response.getheader("Content-Type") or ""):
+            return json.loads(data)
+        return data
+
+    def post_multipart(self, path: str, fields: dict[str, str], files: dict[str, bytes]) -> Any:
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value in fields.items():
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                f"{value}\r\n".encode()
+            )
+        for name, content in files.items():
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{name}.zip"\r\nContent-Type: application/zip\r\n\r\n'.encode()
+                + content
+                + b"\r\n"
+            )
+        parts.append(f"--{boundary}--\r\n".encode())
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return self.request("POST", path, raw=b"".join(parts), headers=headers)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def time_calls(call: Callable[[], object], count: int) -> list[float]:
+    """Seconds each of ``count`` sequential calls took."""
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def run_load(
+    make_call: Callable[[], Callable[[], object]], concurrency: int, seconds: float
+) -> tuple[float, list[float], int]:
+    """Closed-loop load: requests/s, per-request latencies and errors.
+
+    ``make_call`` builds one caller per client thread (its own connection).
+    """
+    callers = [make_call() for _ in range(concurrency)]
+    latencies: list[list[float]] = [[] for _ in callers]
+    errors = [0]
+    start = threading.Barrier(concurrency + 1)
+    stop_at = [0.0]
+
+    def client(index: int) -> None:
+        call, mine = callers[index], latencies[index]
+        start.wait()
+        while True:
+            began = time.perf_counter()
+            if began >= stop_at[0]:
+                return
+            try:
+                call()
+            except Exception:
+                errors[0] += 1
+                continue
+            mine.append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    merged = [x for mine in latencies for x in mine]
+    return len(merged) / elapsed, merged, errors[0]

@@ -1,0 +1,64 @@
+"""Scale-out: workers started per second from zero."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from bench import qinling_server
+from bench.stats import Figure, rate
+
+NAME = "scaleout"
+BURST = 64
+
+
+def _burst(server: qinling_server.Qinling) -> dict:
+    """BURST clients each send one sync execution at once to a function with no worker."""
+    function_id = server.function(concurrency=BURST)
+    clients = [server.client() for _ in range(BURST)]
+    for client in clients:
+        client.request("GET", "/")  # connections open before the burst
+    gate = threading.Barrier(BURST + 1)
+    errors: list[str] = []
+
+    def one(client) -> None:
+        gate.wait()
+        try:
+            server.execute(client, function_id)
+        except Exception as exc:
+            errors.append(str(exc)[:200])
+
+    threads = [threading.Thread(target=one, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    gate.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    took = time.perf_counter() - began
+    started = len(server.workers(function_id))
+    if errors:
+        return rate(started / took, workers=started, seconds=took, errors=len(errors),
+                    first_error=errors[0])
+    return rate(started / took, workers=started, seconds=took)
+
+
+def _scale_up(server: qinling_server.Qinling, count: int) -> dict:
+    function_id = server.function(concurrency=count)
+    began = time.perf_counter()
+    server.scale_up(function_id, count)
+    took = time.perf_counter() - began
+    started = len(server.workers(function_id))
+    return rate(started / took, workers=started, seconds=took)
+
+
+def run(scale: float) -> list[Figure]:
+    with qinling_server.all_in_one() as server:
+        burst = _burst(server)
+        scaled = _scale_up(server, 100)
+    return [
+        Figure(NAME, f"workers started/s, burst of {BURST} sync executions", "workers/s", False,
+               {"qinling": burst}, "workers that exist after the burst / time to all results"),
+        Figure(NAME, "workers started/s, scale_up count=100", "workers/s", False,
+               {"qinling": scaled}, "one POST scale_up, request to response"),
+    ]

@@ -1,0 +1,83 @@
+"""Sync throughput of a trivial function at client concurrency 1, 8 and 32."""
+
+from __future__ import annotations
+
+from bench import peer_celery, peer_gcf, peer_lambda, qinling_server
+from bench.http_client import run_load
+from bench.stats import Figure, rate
+
+NAME = "throughput"
+LEVELS = (1, 8, 32)
+LAMBDA_ENVIRONMENTS = 8  # Lambda runs one environment per concurrent request; capped here
+
+
+def _qinling(seconds: float) -> dict[int, dict]:
+    found = {}
+    with qinling_server.all_in_one() as server:
+        function_id = server.function(concurrency=max(LEVELS))
+
+        def make_call():
+            client = server.client()
+            return lambda: server.execute(client, function_id)
+
+        for level in LEVELS:
+            run_load(make_call, level, 0.5)  # workers started, connections open
+            value, samples, errors = run_load(make_call, level, seconds)
+            found[level] = rate(value, samples, errors=errors)
+    return found
+
+
+def _gcf(seconds: float) -> dict[int, dict]:
+    with peer_gcf.warm() as gcf:
+        return {level: _measured(gcf.caller, level, seconds) for level in LEVELS}
+
+
+def _lambda(seconds: float) -> dict[int, dict]:
+    found = {}
+    for level in LEVELS:
+        with peer_lambda.running(environments=min(level, LAMBDA_ENVIRONMENTS)) as aws:
+            found[level] = _measured(aws.caller, level, seconds)
+    return found
+
+
+def _measured(make_call, level: int, seconds: float) -> dict:
+    run_load(make_call, level, 0.3)
+    value, samples, errors = run_load(make_call, level, seconds)
+    return rate(value, samples, errors=errors)
+
+
+def _celery(seconds: float) -> dict[int, dict]:
+    with peer_celery.running() as celery, celery.worker():
+        return {
+            level: rate(**_unpack(celery.drive("load", level, seconds))) for level in LEVELS
+        }
+
+
+def _unpack(result: dict) -> dict:
+    return {"value": result["rate"], "samples": result["samples"]}
+
+
+def run(scale: float) -> list[Figure]:
+    seconds = max(1.0, 4.0 * scale)
+    measured = {
+        "qinling": _qinling(seconds),
+        peer_gcf.NAME: _gcf(seconds),
+        peer_lambda.NAME: _lambda(seconds),
+        peer_celery.NAME: _celery(seconds),
+    }
+    note = (
+        f"closed loop, {seconds:g} s per level, client threads in the bench process "
+        f"(celery: client processes); awslambdaric with min(concurrency, "
+        f"{LAMBDA_ENVIRONMENTS}) runtime processes; the client shares the 2 cores"
+    )
+    return [
+        Figure(
+            NAME,
+            f"sync throughput, concurrency {level}",
+            "req/s",
+            False,
+            {system: found[level] for system, found in measured.items()},
+            note,
+        )
+        for level in LEVELS
+    ]
