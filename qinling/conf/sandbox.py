@@ -58,6 +58,17 @@ OPTS: list[cfg.Opt] = [
         "waits in its function's queue.",
     ),
     cfg.IntOpt(
+        "spare_workers",
+        default=2,
+        min=0,
+        help="Workers of each runtime kept started and sandboxed ahead of "
+        "need, not yet given a function. A cold start attaches the function "
+        "to one of them (milliseconds faster than forking and sandboxing a "
+        "new one) and another is started in the background. Spares run no "
+        "function code, use a worker uid each and a little memory, and do "
+        "not count against max_workers. 0: every cold start forks its worker.",
+    ),
+    cfg.IntOpt(
         "tmp_size",
         default=64 * 1024 * 1024,
         min=1024 * 1024,

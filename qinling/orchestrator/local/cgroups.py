@@ -121,8 +121,11 @@ def _unescape(field: str) -> str:
 
 
 def _write(path: str, value: str | int) -> None:
-    with open(path, "w") as f:
-        f.write(str(value))
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)  # no buffering: one write(2)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
 
 
 def _read(path: str) -> str:
@@ -170,6 +173,7 @@ class WorkerCgroup:
     def __init__(self, version: int, dirs: dict[str, str]) -> None:
         self.version = version
         self.dirs = dirs
+        self.memory = 0
 
     def _file(self, controller: str, name: str) -> str:
         return os.path.join(self.dirs["unified" if self.version == 2 else controller], name)
@@ -191,11 +195,31 @@ class WorkerCgroup:
             _write(self._file("memory", "memory.max"), memory)
             _try_write(self._file("memory", "memory.swap.max"), 0)
         _write(self._file("pids", "pids.max"), pids)
+        if self.version == 1:
+            _write(self._file("cpu", "cpu.cfs_period_us"), CPU_PERIOD_US)
+        self.memory = memory
+
+    def set_memory(self, memory: int) -> None:
+        """Change the memory limit set by ``create``."""
+        if memory == self.memory:
+            return
+        if self.version == 2:
+            _write(self._file("memory", "memory.max"), memory)
+        else:
+            # v1 wants memory.limit_in_bytes <= memory.memsw.limit_in_bytes at all times.
+            limit = self._file("memory", "memory.limit_in_bytes")
+            with_swap = self._file("memory", "memory.memsw.limit_in_bytes")
+            if memory > self.memory:
+                _try_write(with_swap, memory)
+                _write(limit, memory)
+            else:
+                _write(limit, memory)
+                _try_write(with_swap, memory)
+        self.memory = memory
 
     def limit_cpu(self, cpu_millis: int) -> None:
         quota = max(1000, cpu_millis * CPU_PERIOD_US // 1000)
-        if self.version == 1:
-            _write(self._file("cpu", "cpu.cfs_period_us"), CPU_PERIOD_US)
+        if self.version == 1:  # the period was set by ``create``
             _write(self._file("cpu", "cpu.cfs_quota_us"), quota)
         else:
             _write(self._file("cpu", "cpu.max"), f"{quota} {CPU_PERIOD_US}")

@@ -23,7 +23,7 @@ from oslo_config import cfg
 
 from qinling import exceptions
 from qinling.orchestrator import base
-from qinling.orchestrator.local import cgroups, packages, runtimes, zygote_client
+from qinling.orchestrator.local import cgroups, packages, runtimes, spares, zygote_client
 from qinling.orchestrator.local.launcher import Launcher
 from qinling.orchestrator.local.settings import Settings
 from qinling.orchestrator.local.worker import Worker, WorkerGone
@@ -70,6 +70,7 @@ class LocalOrchestrator(base.Orchestrator):
         self._definitions: dict[str, runtimes.RuntimeDefinition] = {}
         self._warnings: tuple[str, ...] = ()
         self._launcher: Launcher | None = None
+        self._spares: spares.SpareKeeper | None = None
         self._cgroups: cgroups.DriverCgroups | None = None
         self._instance_dir: str | None = None
         self._sockets_dir: str | None = None
@@ -116,6 +117,7 @@ class LocalOrchestrator(base.Orchestrator):
             driver_cgroups=self._cgroups,
             isolate=isolate,
         )
+        self._spares = spares.SpareKeeper(self._launcher, self.settings.spare_workers)
         LOG.info(
             "Local orchestrator started (%s, runtimes: %s)",
             layout.describe() if isolate and layout else "no isolation",
@@ -143,6 +145,8 @@ class LocalOrchestrator(base.Orchestrator):
                 slots.ready.notify_all()
             pools = list(self._pools.values())
             self._pools.clear()
+        if self._spares is not None:
+            self._spares.stop()
         self._stop_workers(workers)
         for pool in pools:
             pool.zygote.stop()
@@ -170,10 +174,12 @@ class LocalOrchestrator(base.Orchestrator):
             if runtime.id in self._pools or self._stopped:
                 existing = True
             else:
-                self._pools[runtime.id] = _Pool(runtime, definition, zygote, generation=1)
+                created = self._pools[runtime.id] = _Pool(runtime, definition, zygote, 1)
                 existing = False
         if existing:
             zygote.stop()
+        else:
+            self._keep_spares(created)
 
     def update_pool(self, runtime: base.RuntimeSpec) -> None:
         definition = runtimes.resolve(runtime.image, self._definitions)
@@ -181,8 +187,9 @@ class LocalOrchestrator(base.Orchestrator):
         with self._lock:
             old = self._pools.get(runtime.id)
             generation = old.generation + 1 if old else 1
-            self._pools[runtime.id] = _Pool(runtime, definition, zygote, generation)
+            self._pools[runtime.id] = pool = _Pool(runtime, definition, zygote, generation)
             doomed = self._retire_locked(lambda w: w.runtime_id == runtime.id)
+        self._keep_spares(pool)
         self._stop_workers(doomed)
         if old is not None:
             old.zygote.stop()
@@ -191,6 +198,8 @@ class LocalOrchestrator(base.Orchestrator):
         with self._lock:
             pool = self._pools.pop(runtime_id, None)
             doomed = self._retire_locked(lambda w: w.runtime_id == runtime_id)
+        if self._spares is not None:
+            self._spares.remove_source(runtime_id)
         self._stop_workers(doomed)
         if pool is not None:
             pool.zygote.stop()
@@ -219,6 +228,11 @@ class LocalOrchestrator(base.Orchestrator):
         zygote = zygote_client.Zygote(definition, log_path, self.settings.worker_start_timeout)
         zygote.start()
         return zygote
+
+    def _keep_spares(self, pool: _Pool) -> None:
+        if self._spares is not None:
+            source = spares.Source(pool.runtime.id, pool.definition, pool.zygote, pool.generation)
+            self._spares.set_source(source)
 
     def _pool(self, runtime_id: str) -> _Pool:
         with self._lock:
@@ -255,6 +269,8 @@ class LocalOrchestrator(base.Orchestrator):
             return result
         finally:
             self._release(worker, broken)
+            if cold and self._spares is not None:
+                self._spares.replenish()
 
     def _run_on(
         self, worker: Worker, spec: base.FunctionSpec, request: base.ExecutionRequest, cold: bool
@@ -387,13 +403,18 @@ class LocalOrchestrator(base.Orchestrator):
     def _start_worker(
         self, spec: base.FunctionSpec, pool: _Pool, slots: _Slots, state: base.WorkerState
     ) -> Worker:
-        assert self._launcher is not None
+        assert self._launcher is not None and self._spares is not None
         try:
-            worker = self._launcher.start(spec, pool.definition, pool.zygote, pool.generation)
+            package = self._launcher.prepare_package(spec)
+            spare = self._spares.take(pool.runtime.id, pool.generation)
+            worker = self._launcher.start(
+                spec, pool.definition, pool.zygote, pool.generation, package, spare
+            )
         except BaseException:
             with self._lock:
                 slots.starting -= 1
                 slots.ready.notify()
+            self._spares.replenish()
             raise
         with self._lock:
             slots.starting -= 1
@@ -437,6 +458,9 @@ class LocalOrchestrator(base.Orchestrator):
                 worker = self._start_worker(spec, pool, slots, base.WorkerState.IDLE)
             except (packages.PackageError, _Refused) as exc:
                 raise exceptions.OrchestratorError(str(exc)) from exc
+            finally:
+                if self._spares is not None:
+                    self._spares.replenish()
             started.append(worker.info())
         return started
 

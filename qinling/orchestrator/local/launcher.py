@@ -1,4 +1,10 @@
-"""Starting and stopping workers: packages, uids, cgroups, sockets, zygote."""
+"""Starting and stopping workers: packages, uids, cgroups, sockets, zygote.
+
+A worker starts in two steps: ``spawn`` has the zygote fork a sandboxed
+process that waits for its function, ``attach`` names the function (its
+package, environment and entry) and waits until the agent has loaded it.
+Spawning can happen ahead of need (see ``spares``).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ _HOST_MOUNTS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _HOST_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 _EGRESS_FILES = ("/etc/resolv.conf", "/etc/ssl/certs", "/etc/ca-certificates")
 _PATH = "/usr/local/bin:/usr/bin:/bin"
+_SPARE_MEMORY = 64 * 1024 * 1024  # until attach sets the function's limit
 
 
 class StartFailed(exceptions.OrchestratorError):
@@ -75,73 +82,131 @@ class Launcher:
         self.uids = UidPool(settings.uid_range_start, settings.uid_range_size)
         self._counter = itertools.count(1)
 
+    def prepare_package(self, spec: base.FunctionSpec) -> tuple[str, str]:
+        """The package's digest and extracted directory; PackageError."""
+        if spec.package_path is None:
+            raise packages.PackageError("The function has no package.")
+        digest = spec.package_digest or packages.file_digest(spec.package_path)
+        return digest, self.packages.prepare(spec.package_path, digest)
+
     def start(
         self,
         spec: base.FunctionSpec,
         definition: runtimes.RuntimeDefinition,
         zygote: zygote_client.Zygote,
         generation: int,
+        package: tuple[str, str],
+        spare: Worker | None = None,
     ) -> Worker:
-        """A started, connected worker; PackageError or StartFailed otherwise."""
-        if spec.package_path is None:
-            raise packages.PackageError("The function has no package.")
-        digest = spec.package_digest or packages.file_digest(spec.package_path)
-        package_dir = self.packages.prepare(spec.package_path, digest)
+        """A worker running the function, from ``spare`` when given; StartFailed otherwise."""
+        started = time.monotonic()
+        worker = spare or self.spawn(spec.runtime.id, definition, zygote, generation)
+        try:
+            self.attach(worker, spec, definition, package)
+        except BaseException:
+            self.stop(worker)
+            raise
+        worker.init_duration = time.monotonic() - started
+        return worker
+
+    def spawn(
+        self,
+        runtime_id: str,
+        definition: runtimes.RuntimeDefinition,
+        zygote: zygote_client.Zygote,
+        generation: int,
+        *,
+        background: bool = False,
+    ) -> Worker:
+        """A sandboxed worker waiting for its function; StartFailed otherwise.
+
+        ``background``: sandbox it at a low CPU priority (a spare, not awaited).
+        """
         number = next(self._counter)
         worker = Worker(
-            name=f"{_short(spec.function_id)}-v{spec.version}-{number}",
-            key=spec.key,
-            runtime_id=spec.runtime.id,
+            name=f"spare-{number}",
+            key=("", 0),
+            runtime_id=runtime_id,
             generation=generation,
-            digest=digest,
-            memory_size=spec.memory_size,
+            digest="",
+            memory_size=max(definition.min_memory, _SPARE_MEMORY),
             uid=self.uids.take(),
             address=os.path.join(self.sockets_dir, f"{number}.sock"),
             cgroup=None,
             max_frame=self.settings.max_output_size + self.settings.max_log_size + (1 << 20),
         )
-        started = time.monotonic()
         try:
-            self._launch(worker, spec, definition, zygote, package_dir)
-            worker.init_duration = time.monotonic() - started
+            self._spawn(worker, number, definition, zygote, background)
         except BaseException:
             self.stop(worker)
             raise
         return worker
 
-    def _launch(
+    def _spawn(
+        self,
+        worker: Worker,
+        number: int,
+        definition: runtimes.RuntimeDefinition,
+        zygote: zygote_client.Zygote,
+        background: bool,
+    ) -> None:
+        if self.driver_cgroups is not None:
+            worker.cgroup = self.driver_cgroups.worker(f"worker-{number}")
+            try:
+                worker.cgroup.create(worker.memory_size, self.settings.max_pids)
+            except OSError as exc:
+                raise StartFailed(f"Cannot create the worker's cgroup: {exc}") from exc
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        worker.attach, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(worker.address)
+            listener.listen(8)
+            # Connected at once, accepted by the agent once it has its function.
+            worker.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            worker.conn.connect(worker.address)
+            plan = self._plan(worker, definition)
+            plan["background"] = background and self.isolate
+            worker.pid, worker.pidfd = zygote.spawn(plan, listener.fileno(), theirs.fileno())
+        finally:
+            listener.close()
+            theirs.close()
+
+    def attach(
         self,
         worker: Worker,
         spec: base.FunctionSpec,
         definition: runtimes.RuntimeDefinition,
-        zygote: zygote_client.Zygote,
-        package_dir: str,
+        package: tuple[str, str],
     ) -> None:
-        if self.driver_cgroups is not None:
-            worker.cgroup = self.driver_cgroups.worker(worker.name)
+        """Give a spawned worker its function and wait until it has loaded it."""
+        digest, package_dir = package
+        worker.name = f"{_short(spec.function_id)}-v{spec.version}-{next(self._counter)}"
+        worker.key, worker.digest = spec.key, digest
+        if worker.cgroup is not None:
             try:
-                worker.cgroup.create(spec.memory_size, self.settings.max_pids)
+                worker.cgroup.set_memory(spec.memory_size)
             except OSError as exc:
-                raise StartFailed(f"Cannot create the worker's cgroup: {exc}") from exc
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                raise StartFailed(f"Cannot set the worker's memory limit: {exc}") from exc
+        worker.memory_size = spec.memory_size
+        assert worker.attach is not None and worker.conn is not None
         try:
-            listener.bind(worker.address)
-            listener.listen(8)
-            plan = self._plan(worker, spec, definition, package_dir)
-            worker.pid, worker.pidfd = zygote.spawn(plan, listener.fileno())
+            # A spare was sandboxed in the background: give it the service's priority.
+            os.setpriority(os.PRIO_PROCESS, worker.pid, os.getpriority(os.PRIO_PROCESS, 0))
+            wire.send(worker.attach, self._function(spec, definition, package_dir))
+        except OSError:
+            pass  # it died: the hello below tells why
         finally:
-            listener.close()
-        self._connect(worker)
+            worker.attach.close()
+            worker.attach = None
+        self._await_hello(worker)
         if worker.cgroup is not None:
             worker.cgroup.limit_cpu(spec.cpu)
 
-    def _connect(self, worker: Worker) -> None:
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        worker.conn = conn
-        conn.settimeout(self.settings.worker_start_timeout)
+    def _await_hello(self, worker: Worker) -> None:
+        assert worker.conn is not None
+        worker.conn.settimeout(self.settings.worker_start_timeout)
         try:
-            conn.connect(worker.address)
-            hello = wire.recv(conn)
+            hello = wire.recv(worker.conn)
         except TimeoutError as exc:
             raise StartFailed(
                 f"Worker {worker.name} did not become ready within "
@@ -160,17 +225,38 @@ class Launcher:
             return f"(it ran out of its memory limit of {_mib(worker.memory_size)})"
         return None
 
-    def _plan(
-        self,
-        worker: Worker,
-        spec: base.FunctionSpec,
-        definition: runtimes.RuntimeDefinition,
-        package_dir: str,
+    def _plan(self, worker: Worker, definition: runtimes.RuntimeDefinition) -> dict[str, Any]:
+        """What the zygote needs to sandbox a worker, before it has a function."""
+        private_network = not self.settings.allow_egress
+        host_files = _HOST_FILES + (() if private_network else _EGRESS_FILES)
+        mounts = [p for p in _HOST_MOUNTS + definition.mounts + host_files if os.path.lexists(p)]
+        return {
+            "name": worker.name,
+            "hostname": "qinling-worker",
+            "isolate": self.isolate,
+            "private_network": private_network,
+            "rootfs": self.rootfs,
+            "ro_mounts": [[p, p] for p in mounts],
+            "packages_dir": self.packages.root,
+            "runtime_dir": definition.directory,
+            "tmp_size": self.settings.tmp_size,
+            "uid": worker.uid,
+            "gid": worker.uid,
+            "rlimits": {
+                "NOFILE": self.settings.max_open_files,
+                "NPROC": self.settings.max_pids,
+                "CORE": 0,
+            },
+            "cgroup_procs": worker.cgroup.procs_files if worker.cgroup else [],
+        }
+
+    def _function(
+        self, spec: base.FunctionSpec, definition: runtimes.RuntimeDefinition, package_dir: str
     ) -> dict[str, Any]:
-        inside_package = "/function" if self.isolate else package_dir
+        """The attach message: which package to mount, how to run the function."""
         agent = {
             "entry": spec.entry or "main.main",
-            "package_dir": inside_package,
+            "package_dir": "/function" if self.isolate else package_dir,
             "max_output": self.settings.max_output_size,
             "max_logs": self.settings.max_log_size,
         }
@@ -185,31 +271,13 @@ class Launcher:
             agent["python"] = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
         else:
             env["QINLING_AGENT"] = json.dumps(agent)
-        private_network = not self.settings.allow_egress
-        host_files = _HOST_FILES + (() if private_network else _EGRESS_FILES)
-        mounts = [p for p in _HOST_MOUNTS + definition.mounts + host_files if os.path.lexists(p)]
         command = definition.command(spec.memory_size)
         if not self.isolate:
             command = [c.replace("/opt/qinling/runtime", definition.directory) for c in command]
         return {
-            "name": worker.name,
-            "hostname": "qinling-worker",
-            "isolate": self.isolate,
-            "private_network": private_network,
-            "rootfs": self.rootfs,
-            "ro_mounts": [[p, p] for p in mounts],
+            "package": os.path.basename(package_dir),
             "package_dir": package_dir,
-            "runtime_dir": definition.directory,
-            "tmp_size": self.settings.tmp_size,
-            "uid": worker.uid,
-            "gid": worker.uid,
-            "rlimits": {
-                "NOFILE": self.settings.max_open_files,
-                "NPROC": self.settings.max_pids,
-                "CORE": 0,
-            },
             "env": env,
-            "cgroup_procs": worker.cgroup.procs_files if worker.cgroup else [],
             "agent": agent,
             "command": command,
         }

@@ -19,6 +19,7 @@ class Settings:
     uid_range_start: int = 2000000
     uid_range_size: int = 65536
     max_workers: int = 200
+    spare_workers: int = 2
     tmp_size: int = 64 * 1024 * 1024
     max_pids: int = 64
     max_open_files: int = 1024

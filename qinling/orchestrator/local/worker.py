@@ -1,4 +1,9 @@
-"""A worker as the driver sees it: a sandboxed process behind a Unix socket."""
+"""A worker as the driver sees it: a sandboxed process behind a Unix socket.
+
+A worker is spawned before it is given a function (it may wait as a spare):
+until then ``attach`` is the driver's end of the socket on which the function
+is named, and ``key`` and ``digest`` are empty.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class Worker:
     pid: int = 0
     pidfd: int = -1
     conn: socket.socket | None = None
+    attach: socket.socket | None = None
     state: base.WorkerState = base.WorkerState.STARTING
     last_used: float = dataclasses.field(default_factory=time.monotonic)
     init_duration: float | None = None
@@ -89,9 +95,10 @@ class Worker:
         return bool(readable)
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        for channel in (self.conn, self.attach):
+            if channel is not None:
+                channel.close()
+        self.conn = self.attach = None
         if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1

@@ -49,6 +49,10 @@ def config(tmp_path):
     conf = qinling_conf.new_config([])
     conf.set_override("state_dir", str(tmp_path / "state"))
     conf.set_override("queue_wait_timeout", 10.0, "sandbox")
+    # A uid range of this test run's own: other drivers on the host (other
+    # runs, a service) must not count as what this one left behind.
+    conf.set_override("uid_range_start", 3_000_000 + os.getpid() % 4096 * 1024, "sandbox")
+    conf.set_override("uid_range_size", 1024, "sandbox")
     return conf
 
 

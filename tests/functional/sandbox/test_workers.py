@@ -208,3 +208,21 @@ def test_no_isolation_refuses_to_start_unless_unsafe_mode(config, monkeypatch, f
         assert execute(driver, hang).output == "Function execution timeout."
     finally:
         driver.stop()
+
+
+@pytest.mark.parametrize("spares", [0, 3])
+def test_cold_starts_with_and_without_spare_workers(config, function, spares):
+    from tests.functional.sandbox.conftest import assert_nothing_left
+
+    config.set_override("spare_workers", spares, "sandbox")
+    driver = LocalOrchestrator(config)
+    driver.start()
+    try:
+        driver.create_pool(PYTHON)
+        specs = [function(COUNTER, function_id=f"function-{n}") for n in range(5)]
+        results = [execute(driver, spec) for spec in specs]
+        assert all(r.success and r.cold_start and r.output == 1 for r in results), results
+        assert len({r.worker_name for r in results}) == 5
+    finally:
+        driver.stop()
+    assert_nothing_left(driver)

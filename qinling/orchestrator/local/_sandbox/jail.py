@@ -1,18 +1,31 @@
 """Turn a freshly forked process into a sandboxed worker.
 
-Runs as root, as pid 1 of a new PID namespace, inside new mount, UTS, IPC,
-cgroup and (unless egress is allowed) network namespaces that the zygote's
-intermediate child created. ``enter`` builds a private root file system,
-pivots into it, applies rlimits, drops every capability and the uid, then
-hands over to the runtime agent. In unsafe development mode only the
-session, the working directory and the descriptors are set up.
+Runs as root, as pid 1 of a new PID namespace that the zygote created.
+``enter`` joins the worker's cgroups, unshares new mount, UTS, IPC, cgroup
+and (unless egress is allowed) network namespaces, and works in two phases,
+so that a worker can be started ahead of need (a spare) and given its
+function later:
+
+1. Sandbox: build a private root file system and pivot into it, apply
+   rlimits, empty the capability bounding set. The driver's package
+   directory is bound read-only at ``/.packages``; ``/function`` is empty.
+2. Attach, on the one message the driver sends on fd 5: bind that
+   function's package at ``/function`` (read-only), unmount ``/.packages``,
+   remount the root read-only, drop the uid (and with it every capability),
+   take the function's environment and hand over to the runtime agent.
+
+No code but this module's runs before the attach is complete. In unsafe
+development mode only the session, the working directory and the
+descriptors are set up.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import select
 import socket
+import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +34,11 @@ from . import wire
 
 LISTEN_FD = 3
 LIFELINE_FD = 4
+ATTACH_FD = 5
+PACKAGES = "/.packages"
 
+# The PID namespace is the zygote's doing: this process is its pid 1.
+_NAMESPACES = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWCGROUP
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _BIND_FLAGS = sc.MS_NOSUID | sc.MS_NODEV
 _RLIMITS = {
@@ -35,17 +52,29 @@ _RLIMITS = {
 Runner = Callable[[dict[str, Any]], None]
 
 
-def enter(plan: dict[str, Any], listen_fd: int, lifeline_fd: int, run: Runner) -> None:
-    """Never returns: the worker runs ``run(plan)`` and exits."""
+def enter(plan: dict[str, Any], fds: tuple[int, int, int], run: Runner) -> None:
+    """Never returns: the worker runs ``run(plan)`` and exits.
+
+    ``fds`` are the listening socket, the lifeline and the attach socket.
+    """
     try:
         os.setsid()  # its own session and process group, killed as one in unsafe mode
-        _arrange_fds(listen_fd, lifeline_fd)
+        _arrange_fds(fds)
+        for procs_file in plan["cgroup_procs"]:
+            with open(procs_file, "w") as f:
+                f.write("0")  # this process
         if plan["isolate"]:
+            flags = _NAMESPACES | (sc.CLONE_NEWNET if plan["private_network"] else 0)
+            sc.unshare(flags)
             _isolate(plan)
+        function = _await_function()
+        if plan["isolate"]:
+            _attach(plan, function["package"])
         else:
-            os.chdir(plan["package_dir"])
+            os.chdir(function["package_dir"])
         os.environ.clear()
-        os.environ.update(plan["env"])
+        os.environ.update(function["env"])
+        plan = plan | function
     except BaseException as exc:  # reported to the driver, then exit
         _report_failure(f"sandbox setup failed: {type(exc).__name__}: {exc}")
     try:
@@ -54,25 +83,37 @@ def enter(plan: dict[str, Any], listen_fd: int, lifeline_fd: int, run: Runner) -
         os._exit(0)
 
 
-def _arrange_fds(listen_fd: int, lifeline_fd: int) -> None:
-    """Keep only stdio, the listening socket (fd 3) and the lifeline (fd 4)."""
-    os.dup2(listen_fd, 100)
-    os.dup2(lifeline_fd, 101)
+def _arrange_fds(fds: tuple[int, int, int]) -> None:
+    """Keep only stdio, the listening socket (3), the lifeline (4) and the attach socket (5)."""
+    parked = range(100, 100 + len(fds))
+    for fd, spot in zip(fds, parked, strict=True):
+        os.dup2(fd, spot)
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
-        if fd > 2 and fd not in (100, 101):
+        if fd > 2 and fd not in parked:
             try:
                 os.close(fd)
             except OSError:
                 pass  # the descriptor of the listdir itself
-    os.dup2(100, LISTEN_FD)
-    os.dup2(101, LIFELINE_FD)
-    os.close(100)
-    os.close(101)
+    for spot, fd in zip(parked, (LISTEN_FD, LIFELINE_FD, ATTACH_FD), strict=True):
+        os.dup2(spot, fd)
+        os.close(spot)
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+
+
+def _await_function() -> dict[str, Any]:
+    """The driver's attach message; exit quietly when the driver or zygote goes away."""
+    readable, _, _ = select.select([ATTACH_FD, LIFELINE_FD], [], [])
+    if LIFELINE_FD in readable:
+        os._exit(0)
+    with socket.socket(fileno=ATTACH_FD) as channel:  # closed before any function code runs
+        try:
+            return wire.recv(channel, 1 << 24)
+        except wire.ConnectionClosed:
+            os._exit(0)
 
 
 def _report_failure(message: str) -> None:
@@ -95,7 +136,8 @@ def _isolate(plan: dict[str, Any]) -> None:
     sc.mount("tmpfs", root, "tmpfs", _BIND_FLAGS, "size=1m,mode=0755")
     for host_path, inside in plan["ro_mounts"]:
         _bind(host_path, root + inside)
-    _bind(plan["package_dir"], root + "/function")
+    _bind(plan["packages_dir"], root + PACKAGES)
+    os.makedirs(root + "/function")
     _bind(plan["runtime_dir"], root + "/opt/qinling/runtime")
     _make_tmp(root, plan["tmp_size"])
     _make_dev(root)
@@ -106,8 +148,19 @@ def _isolate(plan: dict[str, Any]) -> None:
     sc.pivot_root(".", ".")
     sc.umount(".")
     os.chdir("/")
+    _limit(plan)
+
+
+def _attach(plan: dict[str, Any], package: str) -> None:
+    source = f"{PACKAGES}/{package}"
+    if package in ("", ".", "..") or "/" in package or not stat.S_ISDIR(os.lstat(source).st_mode):
+        raise ValueError(f"no package directory {package!r}")
+    sc.mount(source, "/function", None, sc.MS_BIND)
+    sc.mount(None, "/function", None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY | _BIND_FLAGS)
+    sc.umount(PACKAGES)
+    os.rmdir(PACKAGES)
     sc.mount(None, "/", None, sc.MS_REMOUNT | sc.MS_RDONLY | _BIND_FLAGS)
-    _drop_privileges(plan)
+    _drop_uid(plan)
     os.chdir("/function")
 
 
@@ -161,10 +214,15 @@ def _write_etc(root: str, plan: dict[str, Any]) -> None:
             f.write(text)
 
 
-def _drop_privileges(plan: dict[str, Any]) -> None:
+def _limit(plan: dict[str, Any]) -> None:
+    """Rlimits, and no capability to gain by exec; the effective ones stay until attach."""
     for name, value in plan["rlimits"].items():
         resource.setrlimit(_RLIMITS[name], (value, value))
     sc.drop_capability_bounding_set()
+
+
+def _drop_uid(plan: dict[str, Any]) -> None:
+    """Leaving uid 0 clears the permitted and effective capabilities."""
     os.setgroups([])
     os.setresgid(plan["gid"], plan["gid"], plan["gid"])
     os.setresuid(plan["uid"], plan["uid"], plan["uid"])

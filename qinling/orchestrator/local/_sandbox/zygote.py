@@ -6,12 +6,19 @@ and the runtime's pre-import list once, freezes the garbage collector so
 forked workers share those pages copy-on-write, then serves ``spawn``
 requests on its control socket, one at a time.
 
-A spawn forks twice: the first child joins the worker's cgroups and
-unshares the namespaces; its child is pid 1 of the new PID namespace and
-becomes the worker (``jail.enter``). The first child reports the worker's
-pid and exits. The zygote is a child subreaper that ignores SIGCHLD, so
+A spawn forks once. For an isolated worker the zygote first unshares a PID
+namespace for its next child only (and returns to its own one right after
+the fork), so the child is pid 1 of a new PID namespace; it joins its
+cgroups, unshares the other namespaces and becomes the worker
+(``jail.enter``). The zygote is a child subreaper that ignores SIGCHLD, so
 workers are reaped by the kernel when they die and never reach the host's
-init. The driver receives a pidfd of each worker to watch and kill it.
+init. The driver receives a pidfd of each worker to watch and kill it. A
+worker that cannot set itself up reports why on its listening socket (the
+driver is already connected).
+
+A spawn request carries two descriptors: the worker's listening socket and
+its end of an attach socket, on which the driver later names the function
+the worker is for (see ``jail``). So a worker can be spawned ahead of need.
 
 When the control socket closes (the driver went away) the zygote exits,
 which closes the lifeline pipe every worker watches, so workers exit too.
@@ -33,9 +40,10 @@ from typing import Any
 from . import jail, wire
 from . import syscalls as sc
 
-_NAMESPACES = (
-    sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWPID | sc.CLONE_NEWCGROUP
-)
+# A spare is sandboxed this much nicer than the service, so that it does not
+# compete with the cold starts running meanwhile; the driver restores the
+# service's priority when it attaches one.
+BACKGROUND_NICENESS = 10
 
 
 class Zygote:
@@ -43,6 +51,7 @@ class Zygote:
         self.config = config
         self.control = socket.socket(fileno=config["control_fd"])
         self.lifeline_r, self.lifeline_w = os.pipe()
+        self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         self.agent = _load_agent(config["runtime"])
 
     def serve(self) -> None:
@@ -53,7 +62,9 @@ class Zygote:
             except (wire.ConnectionClosed, OSError):
                 return
             try:
-                reply, reply_fds = self.spawn(request["plan"], fds[0])
+                if len(fds) != 2:
+                    raise ValueError(f"a spawn needs 2 descriptors, not {len(fds)}")
+                reply, reply_fds = self.spawn(request["plan"], (fds[0], fds[1]))
             except Exception as exc:  # every failure goes back to the driver
                 reply, reply_fds = {"error": f"{type(exc).__name__}: {exc}"}, []
             finally:
@@ -63,42 +74,31 @@ class Zygote:
             for fd in reply_fds:
                 os.close(fd)
 
-    def spawn(self, plan: dict[str, Any], listen_fd: int) -> tuple[dict[str, Any], list[int]]:
-        read_end, write_end = os.pipe()
+    def spawn(
+        self, plan: dict[str, Any], sockets: tuple[int, int]
+    ) -> tuple[dict[str, Any], list[int]]:
         gc.freeze()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            self._first_child(plan, listen_fd, write_end)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as pipe:
-            answer = pipe.read().decode()
-        if not answer.startswith("pid "):
-            return {"error": answer or "the sandbox launcher died"}, []
-        worker_pid = int(answer[4:])
-        return {"pid": worker_pid}, [os.pidfd_open(worker_pid)]
-
-    def _first_child(self, plan: dict[str, Any], listen_fd: int, report_fd: int) -> None:
+        if plan["isolate"]:
+            sc.unshare(sc.CLONE_NEWPID)
         try:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            self.control.detach()
-            os.setsid()
-            for procs_file in plan["cgroup_procs"]:
-                with open(procs_file, "w") as f:
-                    f.write(str(os.getpid()))
-            if plan["isolate"]:
-                flags = _NAMESPACES | (sc.CLONE_NEWNET if plan["private_network"] else 0)
-                sc.unshare(flags)
             pid = os.fork()
             if pid == 0:
-                os.close(report_fd)
-                os.close(self.lifeline_w)
-                jail.enter(plan, listen_fd, self.lifeline_r, self._runner)
-            os.write(report_fd, f"pid {pid}".encode())
-        except BaseException as exc:  # reported through the pipe
-            os.write(report_fd, f"sandbox launcher failed: {type(exc).__name__}: {exc}".encode())
+                self._child(plan, sockets)
         finally:
-            os._exit(0)
+            if plan["isolate"]:  # in the zygote only: the child never gets here
+                sc.setns(self.own_pid_namespace, sc.CLONE_NEWPID)
+        return {"pid": pid}, [os.pidfd_open(pid)]
+
+    def _child(self, plan: dict[str, Any], sockets: tuple[int, int]) -> None:
+        try:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            self.control.detach()  # jail.enter closes every descriptor it does not need
+            if plan.get("background"):
+                os.nice(BACKGROUND_NICENESS)
+            listen_fd, attach_fd = sockets
+            jail.enter(plan, (listen_fd, self.lifeline_r, attach_fd), self._runner)
+        finally:
+            os._exit(1)
 
     def _runner(self, plan: dict[str, Any]) -> None:
         if self.agent is not None:
@@ -127,7 +127,7 @@ def main(config_json: str) -> None:
     os.umask(0o022)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+    sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)  # orphans of unsafe-mode workers end here
     zygote = Zygote(json.loads(config_json))
     gc.collect()
     gc.freeze()
