@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import falcon
 
-from qinling.api import errors, middleware, openapi, root, v1
+from qinling.api import errors, middleware, openapi, policy, root, trusts, v1
 from qinling.api.deps import Deps
 
 
-def create_app(conf, *, db, engine, storage, extra_middleware: list | None = None) -> falcon.App:
-    deps = Deps(conf=conf, db=db, engine=engine, storage=storage)
-    app = falcon.App(
-        middleware=[
-            middleware.NoAuthContext(),
-            middleware.RefuseNul(),
-            *(extra_middleware or []),
-        ]
+def create_app(
+    conf,
+    *,
+    db,
+    engine,
+    storage,
+    enforcer: policy.Enforcer | None = None,
+    trust_store: trusts.TrustStore | None = None,
+    extra_middleware: list | None = None,
+):
+    """The WSGI app: Falcon alone with ``noauth``, behind ``auth_token`` with ``keystone``."""
+    enforcer = enforcer or policy.Enforcer(conf)
+    keystone = conf.auth_strategy == "keystone"
+    if trust_store is None:
+        trust_store = trusts.KeystoneTrusts(conf) if keystone else trusts.NoTrusts()
+    deps = Deps(
+        conf=conf, db=db, engine=engine, storage=storage, policy=enforcer, trusts=trust_store
     )
+    context = (
+        middleware.KeystoneContext(enforcer.is_admin) if keystone else middleware.NoAuthContext()
+    )
+    app = falcon.App(middleware=[context, middleware.RefuseNul(), *(extra_middleware or [])])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     app.resp_options.secure_cookies_by_default = False
@@ -27,4 +40,23 @@ def create_app(conf, *, db, engine, storage, extra_middleware: list | None = Non
     app.add_route("/v1/openapi.json", openapi.OpenAPIDocument(routes))
     for path, resource in routes:
         app.add_route(path, resource)
-    return app
+    return with_auth_token(app, conf) if keystone else app
+
+
+def with_auth_token(app: falcon.App, conf):
+    """keystonemiddleware in front of ``app``, configured by ``[keystone_authtoken]``.
+
+    The decision is left to ``KeystoneContext`` (``delay_auth_decision``), so
+    that public paths stay open and a refusal is this API's JSON 401.
+    ``auth_token`` adds ``WWW-Authenticate`` to every 401.
+    """
+    from keystonemiddleware import auth_token
+
+    protected = auth_token.AuthProtocol(
+        app, {"oslo_config_config": conf, "delay_auth_decision": True}
+    )
+
+    def application(environ, start_response):
+        return protected(environ, start_response)
+
+    return application

@@ -6,6 +6,8 @@ import dataclasses
 
 import falcon
 
+from qinling.api.policy import Enforcer
+from qinling.api.trusts import TrustStore
 from qinling.db.session import Database
 from qinling.engine.client import EngineClient
 from qinling.storage import PackageStore
@@ -17,6 +19,8 @@ class Deps:
     db: Database
     engine: EngineClient
     storage: PackageStore
+    policy: Enforcer
+    trusts: TrustStore
 
     def base_url(self, req: falcon.Request) -> str:
         return (self.conf.api.public_url or req.prefix).rstrip("/")

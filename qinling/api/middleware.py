@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Callable
 
 import falcon
 
@@ -36,14 +38,15 @@ class NoAuthContext:
     A request with no ``X-Project-Id`` comes from the host's own operator:
     project ``default`` with admin rights, so the CLI with
     ``--os-auth-type none`` can manage runtimes. A request naming a project
-    acts as that project, admin only with ``X-Roles: admin``.
+    acts as a member of that project, admin only with ``X-Roles: admin``.
     """
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         project = req.get_header("X-Project-Id")
-        roles = tuple(r.strip() for r in (req.get_header("X-Roles") or "").split(",") if r.strip())
+        roles = _roles(req)
         if project is None:
             roles = roles or ("admin",)
+        roles = roles or ("member", "reader")
         req.context.ctx = RequestContext(
             project_id=project or "default",
             user_id=req.get_header("X-User-Id"),
@@ -59,3 +62,39 @@ class NoAuthContext:
         request_id = getattr(req.context, "request_id", None)
         if request_id:
             resp.set_header("X-Openstack-Request-Id", request_id)
+
+
+class KeystoneContext(NoAuthContext):
+    """Identity from the headers keystonemiddleware's ``auth_token`` sets.
+
+    ``auth_token`` runs with ``delay_auth_decision``: it strips identity
+    headers a client sent, validates the token and says how that went in
+    ``X-Identity-Status``. Only ``Confirmed`` makes a caller; public paths
+    (version documents, webhook invocation) need none.
+    """
+
+    def __init__(self, is_admin: Callable[[RequestContext], bool]) -> None:
+        self._is_admin = is_admin
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        request_id = req.get_header("X-Openstack-Request-Id") or new_request_id()
+        req.context.request_id = request_id
+        if is_public(req):
+            req.context.ctx = RequestContext(project_id="", request_id=request_id)
+            return
+        if req.get_header("X-Identity-Status") != "Confirmed" or not req.get_header("X-Project-Id"):
+            raise exceptions.Unauthorized(
+                "This request needs a valid project-scoped Keystone token in X-Auth-Token."
+            )
+        ctx = RequestContext(
+            project_id=req.get_header("X-Project-Id"),
+            user_id=req.get_header("X-User-Id"),
+            roles=_roles(req),
+            auth_token=req.get_header("X-Auth-Token"),
+            request_id=request_id,
+        )
+        req.context.ctx = dataclasses.replace(ctx, is_admin=self._is_admin(ctx))
+
+
+def _roles(req: falcon.Request) -> tuple[str, ...]:
+    return tuple(r.strip() for r in (req.get_header("X-Roles") or "").split(",") if r.strip())

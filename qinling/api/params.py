@@ -22,7 +22,11 @@ class ListParams:
     page: filters.Page
 
 
-def list_params(req: falcon.Request, *, max_limit: int) -> ListParams:
+def list_params(
+    req: falcon.Request, *, max_limit: int, all_projects_allowed: bool | None = None
+) -> ListParams:
+    """``all_projects_allowed``: the policy's answer for this collection's
+    ``get_all:all_projects`` rule; unset, only admins may."""
     ctx = req.context.ctx
     params = req.params
     for name, value in params.items():
@@ -30,7 +34,8 @@ def list_params(req: falcon.Request, *, max_limit: int) -> ListParams:
             raise exceptions.InputError(f"Query parameter '{name}' is given more than once.")
     all_projects = parse_bool(params.get("all_projects", "false"), "all_projects")
     project_id = params.get("project_id")
-    if (all_projects or project_id) and not ctx.is_admin:
+    allowed = ctx.is_admin if all_projects_allowed is None else all_projects_allowed
+    if (all_projects or project_id) and not allowed:
         if project_id and project_id == ctx.project_id:
             project_id = None
         else:
@@ -67,3 +72,14 @@ def next_link(req: falcon.Request, page: filters.Page, rows: list, base_url: str
         f"{falcon.uri.encode_value(k)}={falcon.uri.encode_value(str(v))}" for k, v in query.items()
     )
     return f"{base_url}{req.path}?{encoded}"
+
+
+def checked_list_params(req: falcon.Request, deps, resource: str) -> ListParams:
+    """``list_params`` after the policy checks of listing ``resource``."""
+    ctx = req.context.ctx
+    deps.policy.enforce(ctx, f"{resource}:get_all")
+    return list_params(
+        req,
+        max_limit=deps.max_limit,
+        all_projects_allowed=deps.policy.allows(ctx, f"{resource}:get_all:all_projects"),
+    )

@@ -1,31 +1,56 @@
-"""Which operations need an admin; checked in one place by ``enforce``.
+"""Who may do what: oslo.policy rules (``qinling.policies``) checked in one place.
 
-The keystone issue replaces this table with oslo.policy rules of the same
-names; resources already call ``enforce`` with those names.
+``Enforcer`` is built once per app from its configuration (``[oslo_policy]``
+names the operator's ``policy.yaml``) and handed to resources in ``Deps``.
+Resources call ``enforce(ctx, action)`` with the rule names of
+``qinling.policies``.
 """
 
 from __future__ import annotations
 
-from qinling import exceptions
+from oslo_policy import policy as oslo_policy
+
+from qinling import exceptions, policies
 from qinling.context import RequestContext
 
-ADMIN_ONLY = frozenset(
-    {
-        "runtime:create",
-        "runtime:update",
-        "runtime:delete",
-        "runtime_pool:get_all",
-        "function:detach",
-        "function:scale_up",
-        "function:scale_down",
-        "function_worker:get_all",
-        "function_version:detach",
-        "function_version:scale_up",
-        "function_version:scale_down",
+
+def credentials(ctx: RequestContext) -> dict:
+    return {
+        "project_id": ctx.project_id,
+        "user_id": ctx.user_id,
+        "roles": list(ctx.roles),
     }
-)
 
 
-def enforce(ctx: RequestContext, action: str) -> None:
-    if action in ADMIN_ONLY and not ctx.is_admin:
-        raise exceptions.Forbidden(f"Only admins may perform '{action}'.")
+class Enforcer:
+    def __init__(self, conf) -> None:
+        self._enforcer = oslo_policy.Enforcer(conf)
+        self._enforcer.register_defaults(policies.list_rules())
+
+    @property
+    def oslo(self) -> oslo_policy.Enforcer:
+        return self._enforcer
+
+    def allows(self, ctx: RequestContext, action: str) -> bool:
+        target = {"project_id": ctx.project_id, "user_id": ctx.user_id}
+        return bool(self._enforcer.authorize(action, target, credentials(ctx)))
+
+    def enforce(self, ctx: RequestContext, action: str) -> None:
+        if not self.allows(ctx, action):
+            raise exceptions.Forbidden(self._refusal(action))
+
+    def _refusal(self, action: str) -> str:
+        rule = self._enforcer.rules.get(action) or self._enforcer.registered_rules[action]
+        if str(rule) == policies.base.ADMIN:
+            return f"Only admins may perform '{action}'."
+        return f"The policy does not allow '{action}' to this caller."
+
+    def is_admin(self, ctx: RequestContext) -> bool:
+        return self.allows(ctx, "context_is_admin")
+
+
+def get_enforcer() -> oslo_policy.Enforcer:
+    """For oslo.policy's tools (entry point ``oslo.policy.enforcer``)."""
+    from qinling import conf as qconf
+
+    return Enforcer(qconf.new_config([])).oslo

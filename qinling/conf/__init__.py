@@ -14,12 +14,13 @@ from qinling.conf import (
     database,
     default,
     engine,
+    keystone,
     resource_limits,
     sandbox,
     storage,
 )
 
-_MODULES = (default, api, database, engine, storage, resource_limits, sandbox)
+_MODULES = (default, api, database, engine, storage, resource_limits, sandbox, keystone)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

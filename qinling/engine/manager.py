@@ -17,7 +17,7 @@ from qinling import exceptions, rpc, states
 from qinling.context import RequestContext
 from qinling.db import models
 from qinling.db.session import Database
-from qinling.engine import specs
+from qinling.engine import credentials, specs
 from qinling.orchestrator import base
 from qinling.storage import PackageStore
 
@@ -60,6 +60,7 @@ _EXECUTION_QUERY = (
         _FUNCTIONS.c.timeout,
         _FUNCTIONS.c.environment,
         _FUNCTIONS.c.concurrency,
+        _FUNCTIONS.c.trust_id,
     )
     .select_from(_EXECUTIONS.outerjoin(_FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id))
     .where(_EXECUTIONS.c.id == sa.bindparam("id"))
@@ -90,12 +91,18 @@ class EngineManager:
     target = messaging.Target(version=rpc.RPC_VERSION)
 
     def __init__(
-        self, conf, db: Database, orchestrator: base.Orchestrator, storage: PackageStore
+        self,
+        conf,
+        db: Database,
+        orchestrator: base.Orchestrator,
+        storage: PackageStore,
+        owner_credentials: credentials.FunctionCredentials | None = None,
     ) -> None:
         self._conf = conf
         self._db = db
         self._orchestrator = orchestrator
         self._storage = storage
+        self._credentials = owner_credentials or credentials.load(conf)
 
     # Runtimes -----------------------------------------------------------
 
@@ -202,8 +209,17 @@ class EngineManager:
                 "function_id": row.function_id,
                 "function_version": row.function_version,
                 "project_id": row.project_id,
+                **self._owner_credentials(execution_id, row),
             },
         )
+
+    def _owner_credentials(self, execution_id: str, row) -> dict[str, Any]:
+        """A token of the function's owner; without it the function still runs."""
+        try:
+            return self._credentials.for_function(row.project_id, row.trust_id)
+        except exceptions.QinlingError as err:
+            LOG.warning("Execution %s runs without OpenStack credentials: %s", execution_id, err)
+            return {}
 
     def _spec(self, row, source, runtime) -> base.FunctionSpec:
         digest = source.package_digest

@@ -61,7 +61,7 @@ class Aliases:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.list_params(req, max_limit=self.deps.max_limit)
+        lp = params.checked_list_params(req, self.deps, "function_alias")
         with self.deps.db.transaction() as session:
             rows = queries.list_rows(
                 session,
@@ -77,6 +77,7 @@ class Aliases:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function_alias:create")
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             if queries.find(session, models.FunctionAlias, ctx, name=data["name"]):
@@ -102,11 +103,13 @@ class Alias:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "function_alias:get")
         with self.deps.db.transaction() as session:
             resp.media = views.alias(targets.get_alias(session, req.context.ctx, name))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function_alias:update")
         data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             row = targets.get_alias(session, ctx, name)
@@ -124,6 +127,7 @@ class Alias:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function_alias:delete")
         with self.deps.db.transaction() as session:
             row = targets.get_alias(session, ctx, name)
             for model, what in ((models.Job, "job"), (models.Webhook, "webhook")):

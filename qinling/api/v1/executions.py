@@ -116,7 +116,7 @@ class Executions:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.list_params(req, max_limit=self.deps.max_limit)
+        lp = params.checked_list_params(req, self.deps, "execution")
         with self.deps.db.transaction() as session:
             rows = queries.list_rows(
                 session, models.Execution, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
@@ -126,6 +126,7 @@ class Executions:
             resp.media["next"] = link
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.deps.policy.enforce(req.context.ctx, "execution:create")
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
         sync = data.get("sync")
         resp.media = run(
@@ -146,11 +147,13 @@ class Execution:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "execution:get")
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Execution, execution_id, req.context.ctx, "Execution")
             resp.media = views.execution(row)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, execution_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "execution:delete")
         with self.deps.db.transaction() as session:
             row = queries.get(
                 session,
@@ -173,6 +176,7 @@ class ExecutionLog:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "execution_log:get")
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Execution, execution_id, req.context.ctx, "Execution")
             resp.content_type = falcon.MEDIA_TEXT

@@ -9,7 +9,7 @@ import falcon
 import sqlalchemy as sa
 
 from qinling import exceptions, states
-from qinling.api import body, params, policy
+from qinling.api import body, params
 from qinling.api.deps import Deps
 from qinling.api.v1 import uploads, views
 from qinling.context import RequestContext
@@ -167,7 +167,7 @@ class Functions:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.list_params(req, max_limit=self.deps.max_limit)
+        lp = params.checked_list_params(req, self.deps, "function")
         with self.deps.db.transaction() as session:
             rows = queries.list_rows(
                 session, models.Function, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
@@ -178,6 +178,7 @@ class Functions:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function:create")
         upload = uploads.receive(req, self.deps, CREATE_SCHEMA)
         try:
             resp.media = self._create(ctx, upload)
@@ -187,10 +188,19 @@ class Functions:
         resp.status = falcon.HTTP_201
 
     def _create(self, ctx: RequestContext, upload: uploads.Upload) -> dict[str, Any]:
-        data, conf = upload.fields, self.deps.conf
-        check_code(data["code"], upload)
-        check_limits(conf, data)
-        limits = conf.resource_limits
+        check_code(upload.fields["code"], upload)
+        check_limits(self.deps.conf, upload.fields)
+        trust_id = self.deps.trusts.create(ctx)
+        try:
+            return self._insert(ctx, upload, trust_id)
+        except BaseException:
+            self.deps.trusts.delete(ctx, trust_id)
+            raise
+
+    def _insert(
+        self, ctx: RequestContext, upload: uploads.Upload, trust_id: str | None
+    ) -> dict[str, Any]:
+        data, limits = upload.fields, self.deps.conf.resource_limits
         with self.deps.db.transaction() as session:
             runtime_id = data.get("runtime_id")
             if data["code"]["source"] != "image" or runtime_id:
@@ -210,7 +220,7 @@ class Functions:
                 package_digest=package.digest if package else None,
                 package_size=package.size if package else None,
                 project_id=ctx.project_id,
-                trust_id=ctx.trust_id,
+                trust_id=trust_id,
             )
             session.add(row)
             session.flush()
@@ -222,6 +232,7 @@ class Function:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "function:get")
         download = body.parse_bool(req.get_param("download") or "false", "download")
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Function, function_id, req.context.ctx, "Function")
@@ -233,6 +244,7 @@ class Function:
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function:update")
         upload = uploads.receive(req, self.deps, UPDATE_SCHEMA)
         try:
             resp.media, old_digest = self._update(ctx, function_id, upload)
@@ -295,11 +307,13 @@ class Function:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function:delete")
         with self.deps.db.transaction() as session:
             row = queries.get(
                 session, models.Function, function_id, ctx, "Function", for_update=True
             )
             _refuse_if_used(session, function_id)
+            trust_id = row.trust_id
             digests = {row.package_digest} | set(
                 session.scalars(
                     sa.select(models.FunctionVersion.package_digest).where(
@@ -314,6 +328,7 @@ class Function:
             )
             session.delete(row)
         self.deps.engine.delete_function(ctx, function_id, None)
+        self.deps.trusts.delete(ctx, trust_id)
         for digest in digests:
             release_package(self.deps, digest)
         resp.status = falcon.HTTP_204
@@ -358,7 +373,7 @@ class FunctionAction:
     ) -> None:
         ctx = req.context.ctx
         kind = "function_version" if self.versioned else "function"
-        policy.enforce(ctx, f"{kind}:{self.action}")
+        self.deps.policy.enforce(ctx, f"{kind}:{self.action}")
         number = resolve_version(self.deps, ctx, function_id, version)
         if self.action == "detach":
             self.deps.engine.delete_function(ctx, function_id, number)
@@ -405,6 +420,6 @@ class FunctionWorkers:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
         ctx = req.context.ctx
-        policy.enforce(ctx, "function_worker:get_all")
+        self.deps.policy.enforce(ctx, "function_worker:get_all")
         resolve_version(self.deps, ctx, function_id, None)
         resp.media = {"workers": self.deps.engine.list_workers(ctx, function_id, None)}

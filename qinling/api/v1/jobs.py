@@ -99,7 +99,7 @@ class Jobs:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.list_params(req, max_limit=self.deps.max_limit)
+        lp = params.checked_list_params(req, self.deps, "job")
         with self.deps.db.transaction() as session:
             rows = queries.list_rows(
                 session, models.Job, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
@@ -110,6 +110,7 @@ class Jobs:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "job:create")
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
         pattern, first = data.get("pattern"), data.get("first_execution_time")
         if not pattern and not first:
@@ -141,7 +142,7 @@ class Jobs:
                 next_execution_time=start or next_run(pattern, now()),
                 count=data.get("count") if pattern else 1,
                 project_id=ctx.project_id,
-                trust_id=ctx.trust_id,
+                trust_id=targets.owner_trust(session, target.function_id),
             )
             session.add(row)
             session.flush()
@@ -154,10 +155,12 @@ class Job:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "job:get")
         with self.deps.db.transaction() as session:
             resp.media = views.job(queries.get(session, models.Job, job_id, req.context.ctx, "Job"))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "job:update")
         data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Job, job_id, req.context.ctx, "Job", for_update=True)
@@ -193,6 +196,7 @@ class Job:
             row.function_input = _input_text(data["function_input"])
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "job:delete")
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Job, job_id, req.context.ctx, "Job")
             session.execute(sa.delete(models.Job).where(models.Job.id == row.id))

@@ -6,7 +6,7 @@ import falcon
 import sqlalchemy as sa
 
 from qinling import exceptions, states
-from qinling.api import body, params, policy
+from qinling.api import body, params
 from qinling.api.deps import Deps
 from qinling.api.v1 import views
 from qinling.db import models, queries
@@ -42,7 +42,7 @@ class Runtimes:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.list_params(req, max_limit=self.deps.max_limit)
+        lp = params.checked_list_params(req, self.deps, "runtime")
         with self.deps.db.transaction() as session:
             rows = queries.list_rows(
                 session, models.Runtime, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
@@ -53,7 +53,7 @@ class Runtimes:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx
-        policy.enforce(ctx, "runtime:create")
+        self.deps.policy.enforce(ctx, "runtime:create")
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             runtime = models.Runtime(
@@ -77,13 +77,14 @@ class Runtime:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, runtime_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "runtime:get")
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Runtime, runtime_id, req.context.ctx, "Runtime")
             resp.media = views.runtime(row)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, runtime_id: str) -> None:
         ctx = req.context.ctx
-        policy.enforce(ctx, "runtime:update")
+        self.deps.policy.enforce(ctx, "runtime:update")
         data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Runtime, runtime_id, ctx, "Runtime")
@@ -106,7 +107,7 @@ class Runtime:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, runtime_id: str) -> None:
         ctx = req.context.ctx
-        policy.enforce(ctx, "runtime:delete")
+        self.deps.policy.enforce(ctx, "runtime:delete")
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Runtime, runtime_id, ctx, "Runtime")
             in_use = queries.count(session, models.Function, models.Function.runtime_id == row.id)
@@ -126,7 +127,7 @@ class RuntimePool:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, runtime_id: str) -> None:
         ctx = req.context.ctx
-        policy.enforce(ctx, "runtime_pool:get_all")
+        self.deps.policy.enforce(ctx, "runtime_pool:get_all")
         with self.deps.db.transaction() as session:
             queries.get(session, models.Runtime, runtime_id, ctx, "Runtime")
         resp.media = self.deps.engine.get_runtime_pool(ctx, runtime_id)

@@ -57,3 +57,10 @@ def get_alias(session, ctx: RequestContext, name: str) -> models.FunctionAlias:
     if alias is None:
         raise exceptions.NotFound.of("Alias", name)
     return alias
+
+
+def owner_trust(session, function_id: str) -> str | None:
+    """The trust a job or webhook runs the function with: its owner's."""
+    return session.scalar(
+        sa.select(models.Function.trust_id).where(models.Function.id == function_id)
+    )

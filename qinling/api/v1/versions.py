@@ -52,6 +52,7 @@ class Versions:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function_version:get_all")
         with self.deps.db.transaction() as session:
             queries.get(session, models.Function, function_id, ctx, "Function")
             rows = session.scalars(
@@ -63,6 +64,7 @@ class Versions:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, function_id: str) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function_version:create")
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body, optional=True)
         with self.deps.db.transaction() as session:
             function = queries.get(
@@ -112,6 +114,7 @@ class Version:
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, function_id: str, version: str
     ) -> None:
+        self.deps.policy.enforce(req.context.ctx, "function_version:get")
         download = body.parse_bool(req.get_param("download") or "false", "download")
         with self.deps.db.transaction() as session:
             row = _get_version(session, req.context.ctx, function_id, version)
@@ -125,6 +128,7 @@ class Version:
         self, req: falcon.Request, resp: falcon.Response, function_id: str, version: str
     ) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "function_version:delete")
         with self.deps.db.transaction() as session:
             row = _get_version(session, ctx, function_id, version)
             _refuse_if_used(session, function_id, row.version_number)

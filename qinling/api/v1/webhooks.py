@@ -41,7 +41,7 @@ class Webhooks:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.list_params(req, max_limit=self.deps.max_limit)
+        lp = params.checked_list_params(req, self.deps, "webhook")
         base = self.deps.base_url(req)
         with self.deps.db.transaction() as session:
             rows = queries.list_rows(
@@ -53,6 +53,7 @@ class Webhooks:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "webhook:create")
         data = body.read_json(req, CREATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             target = targets.resolve(
@@ -69,7 +70,7 @@ class Webhooks:
                 description=data.get("description"),
                 secret=data.get("secret"),
                 project_id=ctx.project_id,
-                trust_id=ctx.trust_id,
+                trust_id=targets.owner_trust(session, target.function_id),
             )
             session.add(row)
             session.flush()
@@ -82,12 +83,14 @@ class Webhook:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "webhook:get")
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Webhook, webhook_id, req.context.ctx, "Webhook")
             resp.media = views.webhook(row, self.deps.base_url(req))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
         ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "webhook:update")
         data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Webhook, webhook_id, ctx, "Webhook", for_update=True)
@@ -116,8 +119,10 @@ class Webhook:
         row.function_id = target.function_id
         row.function_version = target.function_version
         row.function_alias = target.function_alias
+        row.trust_id = targets.owner_trust(session, target.function_id)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        self.deps.policy.enforce(req.context.ctx, "webhook:delete")
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Webhook, webhook_id, req.context.ctx, "Webhook")
             session.execute(sa.delete(models.Webhook).where(models.Webhook.id == row.id))
