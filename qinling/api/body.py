@@ -23,9 +23,21 @@ VERSION_NUMBER = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INTE
 
 
 def read_json(
-    req: falcon.Request, schema: dict[str, Any], *, max_size: int, optional: bool = False
+    req: falcon.Request,
+    schema: dict[str, Any],
+    *,
+    max_size: int,
+    optional: bool = False,
+    unchanged_if_null: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """The JSON object in the body, checked against ``schema``."""
+    """The JSON object in the body, checked against ``schema``.
+
+    ``unchanged_if_null`` is for updates: python-qinlingclient sends every
+    option of an update command, ``null`` for those the user left out, and
+    Qinling read ``null`` as "leave unchanged"; those keys are dropped. Integers given as
+    strings of digits (the client sends version numbers that way) are taken
+    as integers.
+    """
     if not req.content_length and optional:
         return validate({}, schema)
     _check_json_type(req)
@@ -38,7 +50,21 @@ def read_json(
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
         raise exceptions.InputError(f"The body is not valid JSON: {err}.") from err
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if v is not None or k not in unchanged_if_null}
+        data = _digits_to_int(data, schema)
     return validate(data, schema)
+
+
+def _digits_to_int(data: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    props = schema.get("properties", {})
+    result = dict(data)
+    for name, value in data.items():
+        types = props.get(name, {}).get("type", ())
+        types = types if isinstance(types, list) else [types]
+        if "integer" in types and isinstance(value, str) and value.isdigit() and len(value) < 10:
+            result[name] = int(value)
+    return result
 
 
 def read_form(req: falcon.Request, schema: dict[str, Any], *, max_size: int) -> dict[str, Any]:

@@ -31,6 +31,8 @@ UPDATE_SCHEMA = {
     "properties": PROPS | {"function_id": {"type": ["string", "null"], "maxLength": 36}},
     "additionalProperties": False,
 }
+# python-qinlingclient sends these as null when the user did not give them.
+CLIENT_UPDATE_FIELDS = frozenset({"function_id", "function_version", "description"})
 FILTERS = frozenset(
     {"name", "function_id", "function_version", "project_id", "description", "created_at"}
 )
@@ -110,7 +112,9 @@ class Alias:
     def on_put(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         ctx = req.context.ctx
         self.deps.policy.enforce(ctx, "function_alias:update")
-        data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
+        data = body.read_json(
+            req, UPDATE_SCHEMA, max_size=self.deps.max_body, unchanged_if_null=CLIENT_UPDATE_FIELDS
+        )
         with self.deps.db.transaction() as session:
             row = targets.get_alias(session, ctx, name)
             for field, value in data.items():

@@ -118,7 +118,7 @@ def available_runtime(session, ctx: RequestContext, runtime_id: str | None) -> m
     return runtime
 
 
-def check_code(code: dict[str, Any], upload: uploads.Upload) -> None:
+def check_code(code: dict[str, Any], upload: uploads.Upload, orchestrator: str) -> None:
     source = code["source"]
     if source == "package" and upload.package is None:
         raise exceptions.InputError("A package function needs the zip file in a 'package' part.")
@@ -128,6 +128,11 @@ def check_code(code: dict[str, Any], upload: uploads.Upload) -> None:
         raise exceptions.InputError("A swift function needs code.swift.container and .object.")
     if source == "image" and "image" not in code:
         raise exceptions.InputError("An image function needs code.image.")
+    if source == "image" and orchestrator != "kubernetes":
+        raise exceptions.InputError(
+            f"Functions from a container image need the kubernetes orchestrator; this "
+            f"deployment runs functions with '{orchestrator}'. Upload a package instead."
+        )
     if source == "swift":
         raise exceptions.InputError(
             "Functions from Swift need the swift package store, which this deployment does "
@@ -188,8 +193,8 @@ class Functions:
         resp.status = falcon.HTTP_201
 
     def _create(self, ctx: RequestContext, upload: uploads.Upload) -> dict[str, Any]:
-        check_code(upload.fields["code"], upload)
         check_limits(self.deps.conf, upload.fields)
+        check_code(upload.fields["code"], upload, self.deps.conf.engine.orchestrator)
         trust_id = self.deps.trusts.create(ctx)
         try:
             return self._insert(ctx, upload, trust_id)

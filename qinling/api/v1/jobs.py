@@ -33,7 +33,11 @@ UPDATE_SCHEMA = {
     "properties": {
         "name": CREATE_SCHEMA["properties"]["name"],
         "status": {
-            "enum": [states.JobStatus.RUNNING, states.JobStatus.PAUSED, states.JobStatus.CANCELLED]
+            "enum": [
+                str(states.JobStatus.RUNNING),
+                str(states.JobStatus.PAUSED),
+                str(states.JobStatus.CANCELLED),
+            ]
         },
         "pattern": CREATE_SCHEMA["properties"]["pattern"],
         "next_execution_time": {"type": ["string", "null"], "maxLength": 64},
@@ -41,6 +45,10 @@ UPDATE_SCHEMA = {
     },
     "additionalProperties": False,
 }
+# python-qinlingclient sends these as null when the user did not give them.
+CLIENT_UPDATE_FIELDS = frozenset(
+    {"name", "status", "pattern", "next_execution_time", "function_input"}
+)
 FILTERS = frozenset(
     {
         "name",
@@ -161,7 +169,9 @@ class Job:
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         self.deps.policy.enforce(req.context.ctx, "job:update")
-        data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
+        data = body.read_json(
+            req, UPDATE_SCHEMA, max_size=self.deps.max_body, unchanged_if_null=CLIENT_UPDATE_FIELDS
+        )
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Job, job_id, req.context.ctx, "Job", for_update=True)
             self._apply(row, data)

@@ -26,6 +26,10 @@ PROPS = {
 }
 CREATE_SCHEMA = {"type": "object", "properties": PROPS, "additionalProperties": False}
 UPDATE_SCHEMA = CREATE_SCHEMA
+# python-qinlingclient sends these as null when the user did not give them.
+CLIENT_UPDATE_FIELDS = frozenset(
+    {"function_id", "function_version", "function_alias", "description"}
+)
 FILTERS = frozenset(
     {"function_id", "function_alias", "function_version", "description", "project_id", "created_at"}
 )
@@ -91,7 +95,9 @@ class Webhook:
     def on_put(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
         ctx = req.context.ctx
         self.deps.policy.enforce(ctx, "webhook:update")
-        data = body.read_json(req, UPDATE_SCHEMA, max_size=self.deps.max_body)
+        data = body.read_json(
+            req, UPDATE_SCHEMA, max_size=self.deps.max_body, unchanged_if_null=CLIENT_UPDATE_FIELDS
+        )
         with self.deps.db.transaction() as session:
             row = queries.get(session, models.Webhook, webhook_id, ctx, "Webhook", for_update=True)
             self._retarget(session, ctx, row, data)

@@ -74,14 +74,13 @@ def test_function_on_unavailable_runtime_is_refused(api):
     assert "not available" in refused.json["faultstring"]
 
 
-def test_image_function_needs_no_runtime(api):
+def test_image_function_is_refused_without_kubernetes(api):
     form = {"code": json.dumps({"source": "image", "image": "alpine"}), "name": "img"}
 
-    created = api.send_form("POST", "/v1/functions", form)
+    refused = api.send_form("POST", "/v1/functions", form)
 
-    assert created.status_code == 201, created.text
-    assert created.json["runtime_id"] is None
-    assert json.loads(created.json["code"]) == {"source": "image", "image": "alpine"}
+    assert refused.status_code == 400, refused.text
+    assert "kubernetes orchestrator" in refused.json["faultstring"]
 
 
 def test_get_and_list_functions(api, function):
@@ -103,16 +102,6 @@ def test_download_returns_the_uploaded_zip(api, runtime):
     assert downloaded.headers["content-type"] == "application/zip"
     assert downloaded.content == package
     assert f"{function['id']}.zip" in downloaded.headers["content-disposition"]
-
-
-def test_image_function_has_nothing_to_download(api):
-    form = {"code": json.dumps({"source": "image", "image": "alpine"})}
-    function = api.send_form("POST", "/v1/functions", form).json
-
-    missing = api.get(f"/v1/functions/{function['id']}", params={"download": "true"})
-
-    assert missing.status_code == 404
-    assert "no package" in missing.json["faultstring"]
 
 
 def test_update_with_new_package_as_the_cli_does(api, function):
