@@ -92,7 +92,6 @@ class Server:
         self.config_path.write_text(
             "[DEFAULT]\n"
             f"state_dir = {self.root / 'state'}\n"
-            "debug = true\n"
             "[api]\n"
             "host = 127.0.0.1\n"
             f"port = {self.port}\n"
@@ -182,7 +181,7 @@ class Cli:
         return (
             f"`openstack {args}` exited with {result.returncode}\n"
             f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}\n"
-            f"--- qinling-server log (tail) ---\n{self.server.log(40)}"
+            f"--- qinling-server log (tail) ---\n{self.server.log(15)}"
         )
 
     def ok(self, *args: str) -> str:
@@ -208,6 +207,10 @@ class Cli:
     def many(self, call: Callable[..., T], *commands: tuple[str, ...]) -> list[T]:
         """``call(*command)`` for each command at once (e.g. ``cli.json``)."""
         return list(self._pool.map(lambda command: call(*command), commands))
+
+    @staticmethod
+    def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
+        return wait_for(check, timeout, what)
 
     def wait_runtime(self, runtime_id: str, timeout: float = RUNTIME_TIMEOUT) -> dict:
         """Poll ``runtime show`` until the runtime leaves ``creating``."""
