@@ -15,7 +15,7 @@ from tests.functional import server as qserver
 
 V1 = 'def main(**kwargs):\n    return "v1"\n'
 V2 = 'def main(**kwargs):\n    return "v2"\n'
-ECHO = 'def main(context, **kwargs):\n    return kwargs\n'
+ECHO = "def main(context, **kwargs):\n    return kwargs\n"
 
 
 @pytest.fixture(scope="module")

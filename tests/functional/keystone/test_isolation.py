@@ -96,11 +96,13 @@ def expected_for_other_member(template: str, method: str) -> int | None:
     return 404
 
 
-@pytest.mark.parametrize("template,method", endpoints(), ids=lambda v: v)
+@pytest.mark.parametrize(
+    "template,method",
+    [e for e in endpoints() if expected_for_other_member(*e) is not None],
+    ids=lambda v: v,
+)
 def test_other_projects_member_cannot_reach_project_a(cloud, project_a, template, method):
     expected = expected_for_other_member(template, method)
-    if expected is None:
-        pytest.skip("not an operation on project A's resources")
     path = fill(template, project_a)
     response = cloud.call(
         method, path, cloud.token("bob"), **request_kwargs(template, method, project_a)
@@ -126,10 +128,10 @@ def test_project_a_is_untouched_and_listing_all_projects_is_for_admins(cloud, pr
 
 
 @pytest.mark.parametrize("token", [None, "not-a-keystone-token"], ids=["missing", "bad"])
-@pytest.mark.parametrize("template,method", endpoints(), ids=lambda v: v)
+@pytest.mark.parametrize(
+    "template,method", [e for e in endpoints() if e not in PUBLIC], ids=lambda v: v
+)
 def test_no_valid_token_is_401(cloud, project_a, template, method, token):
-    if (template, method) in PUBLIC:
-        pytest.skip("public by design")
     response = cloud.call(method, fill(template, project_a), token)
     body = cloud.check(response, 401)
     assert body["faultstring"]

@@ -8,10 +8,14 @@ import pytest
 
 from tests.functional.sandbox.conftest import NODEJS, execute, requires_isolation
 
-pytestmark = [
-    requires_isolation,
-    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed"),
-]
+pytestmark = [requires_isolation, pytest.mark.usefixtures("node_installed")]
+
+
+@pytest.fixture(scope="module")
+def node_installed() -> None:
+    if shutil.which("node") is None:
+        pytest.fail("Node.js is not installed: apt-get install nodejs", pytrace=False)
+
 
 MEMORY = 128 * 1024 * 1024
 
