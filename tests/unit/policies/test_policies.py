@@ -32,8 +32,12 @@ def enforcer(tmp_path_factory) -> policy.Enforcer:
 
 
 def with_policy_file(path: str):
+    # set_override, not oslo_opts.set_defaults: the latter changes the shared
+    # option objects' defaults for every later test in the process.
     conf = qconf.new_config([])
-    oslo_opts.set_defaults(conf, policy_file=path)
+    for group, options in oslo_opts.list_opts():
+        conf.register_opts(options, group=group)
+    conf.set_override("policy_file", path, group="oslo_policy")
     return conf
 
 
