@@ -83,3 +83,25 @@ def checked_list_params(req: falcon.Request, deps, resource: str) -> ListParams:
         max_limit=deps.max_limit,
         all_projects_allowed=deps.policy.allows(ctx, f"{resource}:get_all:all_projects"),
     )
+
+
+def respond_with_list(
+    req: falcon.Request,
+    resp: falcon.Response,
+    deps,
+    *,
+    resource: str,
+    model: type,
+    key: str,
+    allowed: frozenset[str],
+    view,
+) -> None:
+    """The one way every collection is listed: policy, scope, filters, pages."""
+    lp = checked_list_params(req, deps, resource)
+    with deps.db.transaction() as session:
+        rows = queries.list_rows(
+            session, model, lp.scope, where=lp.filters, allowed=allowed, page=lp.page
+        )
+        resp.media = {key: [view(row) for row in rows]}
+    if link := next_link(req, lp.page, rows, deps.base_url(req)):
+        resp.media["next"] = link

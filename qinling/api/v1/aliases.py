@@ -63,19 +63,16 @@ class Aliases:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.checked_list_params(req, self.deps, "function_alias")
-        with self.deps.db.transaction() as session:
-            rows = queries.list_rows(
-                session,
-                models.FunctionAlias,
-                lp.scope,
-                where=lp.filters,
-                allowed=FILTERS,
-                page=lp.page,
-            )
-            resp.media = {"function_aliases": [views.alias(r) for r in rows]}
-        if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
-            resp.media["next"] = link
+        params.respond_with_list(
+            req,
+            resp,
+            self.deps,
+            resource="function_alias",
+            model=models.FunctionAlias,
+            key="function_aliases",
+            allowed=FILTERS,
+            view=views.alias,
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx

@@ -172,14 +172,16 @@ class Functions:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.checked_list_params(req, self.deps, "function")
-        with self.deps.db.transaction() as session:
-            rows = queries.list_rows(
-                session, models.Function, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
-            )
-            resp.media = {"functions": [views.function(r) for r in rows]}
-        if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
-            resp.media["next"] = link
+        params.respond_with_list(
+            req,
+            resp,
+            self.deps,
+            resource="function",
+            model=models.Function,
+            key="functions",
+            allowed=FILTERS,
+            view=views.function,
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx

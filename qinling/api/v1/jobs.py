@@ -107,14 +107,16 @@ class Jobs:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.checked_list_params(req, self.deps, "job")
-        with self.deps.db.transaction() as session:
-            rows = queries.list_rows(
-                session, models.Job, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
-            )
-            resp.media = {"jobs": [views.job(r) for r in rows]}
-        if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
-            resp.media["next"] = link
+        params.respond_with_list(
+            req,
+            resp,
+            self.deps,
+            resource="job",
+            model=models.Job,
+            key="jobs",
+            allowed=FILTERS,
+            view=views.job,
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx

@@ -42,14 +42,16 @@ class Runtimes:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.checked_list_params(req, self.deps, "runtime")
-        with self.deps.db.transaction() as session:
-            rows = queries.list_rows(
-                session, models.Runtime, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
-            )
-            resp.media = {"runtimes": [views.runtime(r) for r in rows]}
-        if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
-            resp.media["next"] = link
+        params.respond_with_list(
+            req,
+            resp,
+            self.deps,
+            resource="runtime",
+            model=models.Runtime,
+            key="runtimes",
+            allowed=FILTERS,
+            view=views.runtime,
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx

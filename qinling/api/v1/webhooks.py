@@ -45,15 +45,16 @@ class Webhooks:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.checked_list_params(req, self.deps, "webhook")
-        base = self.deps.base_url(req)
-        with self.deps.db.transaction() as session:
-            rows = queries.list_rows(
-                session, models.Webhook, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
-            )
-            resp.media = {"webhooks": [views.webhook(r, base) for r in rows]}
-        if link := params.next_link(req, lp.page, rows, base):
-            resp.media["next"] = link
+        params.respond_with_list(
+            req,
+            resp,
+            self.deps,
+            resource="webhook",
+            model=models.Webhook,
+            key="webhooks",
+            allowed=FILTERS,
+            view=lambda row: views.webhook(row, self.deps.base_url(req)),
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.ctx
