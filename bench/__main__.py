@@ -45,8 +45,12 @@ def _interrupt(signum, _frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="+", choices=["all", *SCENARIOS])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply sample counts and durations (0.2 for a quick look)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply sample counts and durations (0.2 for a quick look)",
+    )
     args = parser.parse_args(argv)
     names = list(SCENARIOS) if "all" in args.scenarios else args.scenarios
     signal.signal(signal.SIGTERM, _interrupt)

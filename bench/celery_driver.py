@@ -49,8 +49,7 @@ def load(concurrency: int, seconds: float) -> dict:
     go, ready, out = context.Event(), context.Queue(), context.Queue()
     stop_at = context.Value("d", 0.0)
     clients = [
-        context.Process(target=_client, args=(go, stop_at, ready, out))
-        for _ in range(concurrency)
+        context.Process(target=_client, args=(go, stop_at, ready, out)) for _ in range(concurrency)
     ]
     for client in clients:
         client.start()

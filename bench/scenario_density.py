@@ -47,9 +47,15 @@ def run(scale: float) -> list[Figure]:
             time.sleep(1.0)  # let page faults of the start settle
             count, uss, pss = _workers_memory()
             host = machine.host_used_mib()
-            stats = rate(count, workers=count, uss_mib=uss, pss_mib=pss,
-                         host_used_mib=host, host_delta_mib=host - idle_host,
-                         scale_up_s=took)
+            stats = rate(
+                count,
+                workers=count,
+                uss_mib=uss,
+                pss_mib=pss,
+                host_used_mib=host,
+                host_delta_mib=host - idle_host,
+                scale_up_s=took,
+            )
             figures.append(_figure(level, stats))
     return figures
 
@@ -60,5 +66,6 @@ def _figure(level: int, stats: dict) -> Figure:
         "USS/PSS averaged over worker processes (found by their uid) from smaps_rollup; "
         "host used = MemTotal - MemAvailable, delta from the idle server"
     )
-    return Figure(NAME, f"warm workers held (target {level})", "workers", False,
-                  {"qinling": stats}, note)
+    return Figure(
+        NAME, f"warm workers held (target {level})", "workers", False, {"qinling": stats}, note
+    )

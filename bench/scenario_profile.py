@@ -18,9 +18,21 @@ _LINE = re.compile(r":\d+\)$")
 def _record(server: qinling_server.Qinling, label: str, seconds: float, drive) -> str:
     """Drive the server while py-spy samples it; the raw (collapsed) profile's path."""
     output = os.path.join(RESULTS, f"profile-{label}.txt")
-    argv = [os.path.join(venvs.ensure("tools"), "py-spy"), "record", "--pid",
-            str(server.server_pid), "--format", "raw", "--rate", "250", "--nonblocking",
-            "--duration", str(int(seconds)), "--output", output]
+    argv = [
+        os.path.join(venvs.ensure("tools"), "py-spy"),
+        "record",
+        "--pid",
+        str(server.server_pid),
+        "--format",
+        "raw",
+        "--rate",
+        "250",
+        "--nonblocking",
+        "--duration",
+        str(int(seconds)),
+        "--output",
+        output,
+    ]
     spy = processes.Service(argv, os.path.join(RESULTS, f"py-spy-{label}.log"))
     time.sleep(1.0)  # attached
     end = time.monotonic() + seconds - 1.5

@@ -38,8 +38,9 @@ def _burst(server: qinling_server.Qinling) -> dict:
     took = time.perf_counter() - began
     started = len(server.workers(function_id))
     if errors:
-        return rate(started / took, workers=started, seconds=took, errors=len(errors),
-                    first_error=errors[0])
+        return rate(
+            started / took, workers=started, seconds=took, errors=len(errors), first_error=errors[0]
+        )
     return rate(started / took, workers=started, seconds=took)
 
 
@@ -57,8 +58,20 @@ def run(scale: float) -> list[Figure]:
         burst = _burst(server)
         scaled = _scale_up(server, 100)
     return [
-        Figure(NAME, f"workers started/s, burst of {BURST} sync executions", "workers/s", False,
-               {"qinling": burst}, "workers that exist after the burst / time to all results"),
-        Figure(NAME, "workers started/s, scale_up count=100", "workers/s", False,
-               {"qinling": scaled}, "one POST scale_up, request to response"),
+        Figure(
+            NAME,
+            f"workers started/s, burst of {BURST} sync executions",
+            "workers/s",
+            False,
+            {"qinling": burst},
+            "workers that exist after the burst / time to all results",
+        ),
+        Figure(
+            NAME,
+            "workers started/s, scale_up count=100",
+            "workers/s",
+            False,
+            {"qinling": scaled},
+            "one POST scale_up, request to response",
+        ),
     ]

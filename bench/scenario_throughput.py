@@ -48,9 +48,7 @@ def _measured(make_call, level: int, seconds: float) -> dict:
 
 def _celery(seconds: float) -> dict[int, dict]:
     with peer_celery.running() as celery, celery.worker():
-        return {
-            level: rate(**_unpack(celery.drive("load", level, seconds))) for level in LEVELS
-        }
+        return {level: rate(**_unpack(celery.drive("load", level, seconds))) for level in LEVELS}
 
 
 def _unpack(result: dict) -> dict:
