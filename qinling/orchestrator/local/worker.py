@@ -59,8 +59,7 @@ class Worker:
     def alive(self) -> bool:
         if self.pidfd < 0:
             return False
-        readable, _, _ = select.select([self.pidfd], [], [], 0)
-        return not readable
+        return not _pidfd_ready(self.pidfd, 0)
 
     def call(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         """One request and its answer; ``TimeoutError`` or ``WorkerGone``."""
@@ -91,8 +90,7 @@ class Worker:
     def wait_exit(self, timeout: float) -> bool:
         if self.pidfd < 0:
             return True
-        readable, _, _ = select.select([self.pidfd], [], [], timeout)
-        return bool(readable)
+        return _pidfd_ready(self.pidfd, timeout)
 
     def close(self) -> None:
         for channel in (self.conn, self.attach):
@@ -102,3 +100,14 @@ class Worker:
         if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1
+
+
+def _pidfd_ready(pidfd: int, timeout: float) -> bool:
+    """Whether the process behind ``pidfd`` has exited (its pidfd is readable).
+
+    poll, not select: a host with thousands of workers has descriptors beyond
+    select's limit of 1024.
+    """
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(max(0.0, timeout) * 1000))
