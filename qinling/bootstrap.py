@@ -45,7 +45,7 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     store = storage.load(conf)
     engine = EngineService(conf, db, store, orchestrator)
     engine.start()
-    client = InProcessEngineClient(engine.manager, threads=conf.engine.execution_threads)
+    client = InProcessEngineClient(engine.gate, threads=conf.engine.execution_threads)
     app = create_app(conf, db=db, engine=client, storage=store)
 
     def close() -> None:
@@ -76,6 +76,9 @@ def run_engine(conf) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    LOG.info("Engine stopping")
+    LOG.info(
+        "Engine stopping: draining running executions for up to %s s",
+        conf.engine.graceful_shutdown_timeout,
+    )
     engine.stop()
     db.dispose()

@@ -74,6 +74,15 @@ OPTS = [
         "own [engine] host for this to be safe.",
     ),
     cfg.IntOpt(
+        "graceful_shutdown_timeout",
+        default=60,
+        min=0,
+        help="Seconds a stopping engine (SIGTERM) waits for the executions it is "
+        "running to finish. It stops taking new ones at once; accepted executions it "
+        "has not started are left for another engine (see pickup_timeout). What is "
+        "still running at the deadline is killed and ends in 'error' with a message.",
+    ),
+    cfg.IntOpt(
         "execution_retention",
         default=30,
         min=0,

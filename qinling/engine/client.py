@@ -27,6 +27,10 @@ class EngineClient(Protocol):
     ) -> dict[str, Any] | None:
         """Run it; when ``sync``, the recorded outcome (None: read the row)."""
 
+    def cancel_execution(self, ctx: RequestContext, execution_id: str, *, host: str) -> bool:
+        """Cancel a started execution on the engine ``host`` that runs it;
+        False when it had already ended."""
+
     def delete_function(
         self, ctx: RequestContext, function_id: str, version: int | None = None
     ) -> None: ...
@@ -78,6 +82,9 @@ class InProcessEngineClient:
         self._cast("create_execution", ctx, execution_id=execution_id)
         return None
 
+    def cancel_execution(self, ctx, execution_id, *, host):
+        return self._manager.cancel_execution(ctx, execution_id=execution_id)
+
     def delete_function(self, ctx, function_id, version=None):
         self._cast("delete_function", ctx, function_id=function_id, version=version)
 
@@ -91,4 +98,6 @@ class InProcessEngineClient:
         return self._manager.list_workers(ctx, function_id=function_id, version=version)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Drop casts not started yet: their executions stay accepted and
+        unclaimed, for the reaper. Running ones are the engine's to drain."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

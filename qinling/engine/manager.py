@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import oslo_messaging as messaging
@@ -26,6 +27,7 @@ LOG = logging.getLogger(__name__)
 # Results and logs beyond these are cut, with a note saying so.
 MAX_LOG_CHARS = 1024 * 1024
 MAX_OUTPUT_CHARS = 1024 * 1024
+CANCELLED_MESSAGE = "Execution cancelled at a user's request."
 
 
 _EXECUTIONS = models.Execution.__table__
@@ -151,12 +153,14 @@ class EngineManager:
         Returns the recorded fields (JSON-safe, for RPC callers), or None when
         this engine did not run it (already final, or claimed elsewhere).
         """
+        started = time.perf_counter()
         try:
             spec, request = self._load_execution(execution_id)
         except exceptions.QinlingError as err:
             return self._finish(execution_id, states.ExecutionStatus.ERROR, output=err.message)
         if spec is None:
             return None
+        loaded = time.perf_counter()
         try:
             result = self._orchestrator.run_execution(spec, request)
         except exceptions.QinlingError as err:
@@ -164,7 +168,16 @@ class EngineManager:
         except Exception as err:
             LOG.exception("Execution %s: the orchestrator failed", execution_id)
             result = base.ExecutionResult(success=False, platform_error=f"Platform error: {err}")
-        return self._record(execution_id, spec, result)
+        ran = time.perf_counter()
+        outcome = self._record(execution_id, spec, result)
+        LOG.debug(
+            "Execution %s: loaded in %.2f ms, ran in %.2f ms, recorded in %.2f ms",
+            execution_id,
+            (loaded - started) * 1000,
+            (ran - loaded) * 1000,
+            (time.perf_counter() - ran) * 1000,
+        )
+        return outcome
 
     def _load_execution(
         self, execution_id: str
@@ -328,6 +341,35 @@ class EngineManager:
             return None
         outcome = {k: v for k, v in values.items() if k not in ("logs", "finished_at")}
         return outcome | {"status": str(status), "updated_at": values["finished_at"].isoformat()}
+
+    def cancel_execution(self, ctx: RequestContext, execution_id: str) -> bool:
+        """End a running execution as ``cancelled``, then stop its worker.
+
+        The API sends this to the engine named in the execution's
+        ``engine_host``. The conditional UPDATE decides the race with the
+        run's own ending: False when the execution had already ended.
+        """
+        now = models.utcnow()
+        with self._db.connection() as conn:
+            cancelled = conn.execute(
+                sa.update(_EXECUTIONS)
+                .where(
+                    _EXECUTIONS.c.id == execution_id,
+                    _EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
+                )
+                .values(
+                    status=states.ExecutionStatus.CANCELLED,
+                    result=encode_result(CANCELLED_MESSAGE, 0.0),
+                    finished_at=now,
+                    updated_at=now,
+                )
+            ).rowcount
+        if not cancelled:
+            LOG.info("Execution %s had already ended; nothing to cancel", execution_id)
+            return False
+        stopped = self._orchestrator.cancel_execution(execution_id)
+        LOG.info("Execution %s cancelled (its run stopped: %s)", execution_id, stopped)
+        return True
 
     # Workers ------------------------------------------------------------
 

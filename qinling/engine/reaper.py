@@ -1,6 +1,6 @@
 """No execution stays ``running`` forever.
 
-Two ways an accepted execution can be orphaned, and what happens to each:
+How an accepted execution can be orphaned, and what happens to it:
 
 * never started: the cast was lost (no engine listened, the bus restarted)
   or the engine died before taking it. After ``[engine] pickup_timeout``
@@ -10,6 +10,9 @@ Two ways an accepted execution can be orphaned, and what happens to each:
   timeout plus ``[engine] execution_grace`` has passed, it ends in ``error``
   with a message saying so; its output is unknown, so it is not re-run.
   An engine that restarts ends its own leftovers at once.
+* started, still running when its engine shuts down (SIGTERM) and past the
+  ``[engine] graceful_shutdown_timeout``: ended in ``error`` by that engine
+  before it kills the worker.
 
 Every change is a conditional UPDATE on ``status = running``, so several
 engines can reap side by side.
@@ -34,6 +37,11 @@ LOG = logging.getLogger(__name__)
 ENGINE_DIED = (
     "The engine running this execution stopped before it finished (engine {host}); "
     "its result is unknown. Run it again if it is safe to repeat."
+)
+ENGINE_STOPPED = (
+    "The engine running this execution was shut down and the execution did not finish "
+    "within its {timeout} s shutdown deadline ([engine] graceful_shutdown_timeout; engine "
+    "{host}); it was stopped. Run it again if it is safe to repeat."
 )
 ENGINE_RESTARTED = (
     "The engine running this execution restarted before it finished (engine {host}); "
@@ -61,20 +69,30 @@ class ExecutionReaper:
 
     def end_own_leftovers(self) -> int:
         """At start-up: what this engine was running when it died is lost."""
+        ended = self._end_own(ENGINE_RESTARTED)
+        if ended:
+            LOG.warning("Ended %d execution(s) this engine was running before it restarted", ended)
+        return ended
+
+    def end_interrupted(self, timeout: int) -> int:
+        """At shutdown, once the drain deadline passed: what still runs here is stopped."""
+        ended = self._end_own(ENGINE_STOPPED.replace("{timeout}", str(timeout)))
+        if ended:
+            LOG.warning("Ended %d execution(s) still running at the shutdown deadline", ended)
+        return ended
+
+    def _end_own(self, message: str) -> int:
         with self._db.transaction() as session:
-            ended = session.execute(
+            return session.execute(
                 sa.update(models.Execution)
                 .where(
                     models.Execution.status == states.ExecutionStatus.RUNNING,
                     models.Execution.engine_host == self._host,
                     models.Execution.started_at.is_not(None),
                 )
-                .values(**self._error(ENGINE_RESTARTED))
+                .values(**self._error(message))
                 .execution_options(synchronize_session=False)
             ).rowcount
-        if ended:
-            LOG.warning("Ended %d execution(s) this engine was running before it restarted", ended)
-        return ended
 
     def reap(self) -> int:
         return self._dispatch_unstarted() + self._end_abandoned()

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import kombu.exceptions
 import oslo_messaging as messaging
 
 from qinling import exceptions, rpc
 from qinling.context import RequestContext
 
+LOG = logging.getLogger(__name__)
+
 # Reads and scaling answer quickly; a sync execution waits for the function.
 DEFAULT_TIMEOUT = 30
+# A cancel kills one worker; its engine may be gone, so do not wait long.
+CANCEL_TIMEOUT = 10
+# Connection attempts before a message is refused while the bus is down
+# (oslo.messaging's default retries forever, which would hang API requests).
+SEND_RETRIES = 2
+# Sending fails with the first; the rabbit driver lets the second out when
+# the bus is down as it opens a new connection.
+_SEND_FAILURES = (messaging.MessageDeliveryFailure, kombu.exceptions.OperationalError)
 
 
 class EngineRPCClient:
@@ -22,19 +34,26 @@ class EngineRPCClient:
             rpc.target(conf),
             serializer=rpc.ContextSerializer(),
             timeout=DEFAULT_TIMEOUT,
+            retry=SEND_RETRIES,
         )
 
     def _call(
-        self, ctx: RequestContext, method: str, *, timeout: int | None = None, **kwargs: Any
+        self,
+        ctx: RequestContext,
+        method: str,
+        *,
+        timeout: int | None = None,
+        server: str | None = None,
+        **kwargs: Any,
     ) -> Any:
-        client = self._client.prepare(timeout=timeout) if timeout else self._client
+        client = self._client.prepare(timeout=timeout or DEFAULT_TIMEOUT, server=server)
         try:
             return client.call(ctx, method, **kwargs)
         except messaging.MessagingTimeout as err:
             raise exceptions.ServiceUnavailable(
                 f"The engine did not answer '{method}' in time; try again later."
             ) from err
-        except messaging.MessageDeliveryFailure as err:
+        except _SEND_FAILURES as err:
             raise exceptions.ServiceUnavailable(f"The engine cannot be reached: {err}") from err
         except messaging.RemoteError as err:
             raise _remote_error(err) from err
@@ -42,7 +61,7 @@ class EngineRPCClient:
     def _cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
         try:
             self._client.cast(ctx, method, **kwargs)
-        except messaging.MessageDeliveryFailure as err:
+        except _SEND_FAILURES as err:
             raise exceptions.ServiceUnavailable(f"The engine cannot be reached: {err}") from err
 
     def create_runtime(self, ctx, runtime_id):
@@ -60,11 +79,31 @@ class EngineRPCClient:
     def create_execution(self, ctx, execution_id, *, sync, timeout):
         if sync:
             margin = self._conf.api.sync_execution_margin
-            return self._call(
-                ctx, "create_execution", timeout=timeout + margin, execution_id=execution_id
-            )
-        self._cast(ctx, "create_execution", execution_id=execution_id)
+            try:
+                return self._call(
+                    ctx, "create_execution", timeout=timeout + margin, execution_id=execution_id
+                )
+            except exceptions.ServiceUnavailable as err:
+                raise exceptions.ServiceUnavailable(
+                    f"{err.message} Execution {execution_id} stays accepted; "
+                    f"GET /v1/executions/{execution_id} shows how it ends."
+                ) from err
+        try:
+            self._cast(ctx, "create_execution", execution_id=execution_id)
+        except exceptions.ServiceUnavailable as err:
+            # The row is committed: the reaper of any engine runs it after
+            # [engine] pickup_timeout, so the execution stays accepted.
+            LOG.warning("Execution %s left for the reaper: %s", execution_id, err.message)
         return None
+
+    def cancel_execution(self, ctx, execution_id, *, host):
+        return self._call(
+            ctx,
+            "cancel_execution",
+            timeout=CANCEL_TIMEOUT,
+            server=host,
+            execution_id=execution_id,
+        )
 
     def delete_function(self, ctx, function_id, version=None):
         self._cast(ctx, "delete_function", function_id=function_id, version=version)

@@ -24,6 +24,52 @@ from qinling.storage import PackageStore
 
 LOG = logging.getLogger(__name__)
 
+# After the drain deadline: how long killed executions get to record their end.
+_AFTER_KILL_WAIT = 5.0
+
+
+class Gate:
+    """The manager as the RPC server and the in-process client reach it.
+
+    It counts the executions in this engine's hands so that shutdown can wait
+    for them, and once closed starts no more: an execution that arrives then
+    is left unclaimed, for another engine's reaper (or this one's after a
+    restart) to pick up after ``[engine] pickup_timeout``.
+    """
+
+    def __init__(self, manager: EngineManager) -> None:
+        self._manager = manager
+        self.target = manager.target
+        self._idle = threading.Condition()
+        self._in_flight = 0
+        self._closed = False
+
+    def __getattr__(self, name: str):
+        return getattr(self._manager, name)
+
+    def create_execution(self, ctx, execution_id: str):
+        with self._idle:
+            if self._closed:
+                LOG.info("Execution %s left for another engine: this one is stopping", execution_id)
+                return None
+            self._in_flight += 1
+        try:
+            return self._manager.create_execution(ctx, execution_id)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def close(self) -> None:
+        with self._idle:
+            self._closed = True
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait until no execution runs here; how many still do at the timeout."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, max(0.0, timeout))
+            return self._in_flight
+
 
 class EngineService:
     def __init__(
@@ -33,6 +79,7 @@ class EngineService:
         self.db = db
         self.orchestrator = orchestrator or orchestrators.load(conf)
         self.manager = EngineManager(conf, db, self.orchestrator, storage)
+        self.gate = Gate(self.manager)
         self._runs = futures.ThreadPoolExecutor(
             conf.engine.execution_threads, thread_name_prefix="engine-run"
         )
@@ -85,7 +132,7 @@ class EngineService:
         self._rpc_server = messaging.get_rpc_server(
             transport,
             target,
-            [self.manager],
+            [self.gate],
             executor="threading",
             serializer=rpc.ContextSerializer(),
         )
@@ -118,7 +165,7 @@ class EngineService:
             LOG.exception("Periodic task '%s' failed", name)
 
     def _run_async(self, execution_id: str) -> None:
-        self._runs.submit(self.manager.create_execution, admin_context(), execution_id)
+        self._runs.submit(self.gate.create_execution, admin_context(), execution_id)
 
     def _prepare_pending_runtimes(self) -> None:
         """Runtimes still creating or upgrading after a while missed their cast
@@ -141,11 +188,37 @@ class EngineService:
             self.manager.create_runtime(admin_context(), runtime_id)
 
     def stop(self) -> None:
+        """Stop gracefully: take nothing new, let running executions finish.
+
+        Up to ``[engine] graceful_shutdown_timeout``; what still runs then is
+        ended in ``error`` with a message and its worker is killed. Accepted
+        executions not started here stay unclaimed for the reaper.
+        """
+        timeout = self.conf.engine.graceful_shutdown_timeout
+        deadline = time.monotonic() + timeout
+        self.gate.close()
         self._stopping.set()
         if self._rpc_server is not None:
             self._rpc_server.stop()
-            self._rpc_server.wait()
+        self._runs.shutdown(wait=False, cancel_futures=True)
+        running = self.gate.wait_idle(deadline - time.monotonic())
+        if running:
+            LOG.warning("%d execution(s) still running at the shutdown deadline", running)
+            self._guarded(
+                "end interrupted executions", lambda: self.reaper.end_interrupted(timeout)
+            )
         if self._periodic is not None:
             self._periodic.join(timeout=5)
-        self._runs.shutdown(wait=True)
         self.orchestrator.stop()
+        if running:
+            self.gate.wait_idle(_AFTER_KILL_WAIT)
+        if self._rpc_server is not None:
+            self._wait_rpc_server(self._rpc_server)
+
+    @staticmethod
+    def _wait_rpc_server(server: messaging.MessageHandlingServer) -> None:
+        # wait() joins the dispatch threads; one stuck (on a dead database)
+        # must not keep the process alive.
+        waiter = threading.Thread(target=server.wait, name="rpc-wait", daemon=True)
+        waiter.start()
+        waiter.join(_AFTER_KILL_WAIT)

@@ -21,6 +21,9 @@ import dataclasses
 import enum
 from typing import Any
 
+# The output of an execution stopped by ``Orchestrator.cancel_execution``.
+CANCELLED_OUTPUT = "Execution cancelled."
+
 
 class WorkerState(enum.StrEnum):
     """What a worker is doing; the driver moves workers between these."""
@@ -189,6 +192,21 @@ class Orchestrator(abc.ABC):
         replaced; the driver cleans it up. Platform faults come back as
         ``platform_error``, never as exceptions, except ``OrchestratorError``
         for a pool that does not exist.
+        """
+
+    @abc.abstractmethod
+    def cancel_execution(self, execution_id: str) -> bool:
+        """Stop an execution this driver is running, at once.
+
+        Returns True when the execution was in this driver's hands (waiting
+        for a worker or running on one) and False otherwise: not started yet,
+        already over, or run by another engine. The worker running it is
+        killed with its whole process tree and replaced, as after a timeout;
+        an execution still waiting for a worker never gets one. Either way
+        its ``run_execution`` returns soon after, with ``success=False`` and
+        output ``CANCELLED_OUTPUT``. The engine records the
+        ``cancelled`` state itself before calling this; the driver only stops
+        the work. Idempotent; safe to call from any thread.
         """
 
     @abc.abstractmethod

@@ -46,6 +46,9 @@ class FakeOrchestrator(base.Orchestrator):
         self._tmp = tempfile.mkdtemp(prefix="qinling-fake-")
         self._threads = futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="fake-fn")
         self._print_lock = threading.Lock()
+        # Execution id -> set when it ends or is cancelled; ids in _cancelled were.
+        self._running: dict[str, threading.Event] = {}
+        self._cancelled: set[str] = set()
 
     def start(self) -> None:
         return None
@@ -88,11 +91,27 @@ class FakeOrchestrator(base.Orchestrator):
         with self._lock:
             if spec.runtime.id not in self._pools:
                 raise exceptions.OrchestratorError(f"Runtime {spec.runtime.id} has no pool.")
-        worker, cold = self._acquire(spec)
+        with self._lock:
+            self._running[request.execution_id] = threading.Event()
         try:
-            return self._run_on(worker, cold, request)
+            worker, cold = self._acquire(spec)
+            try:
+                return self._run_on(worker, cold, request)
+            finally:
+                self._release(worker)
         finally:
-            self._release(worker)
+            with self._lock:
+                del self._running[request.execution_id]
+                self._cancelled.discard(request.execution_id)
+
+    def cancel_execution(self, execution_id: str) -> bool:
+        with self._lock:
+            ended = self._running.get(execution_id)
+            if ended is None:
+                return False
+            self._cancelled.add(execution_id)
+        ended.set()
+        return True
 
     def _acquire(self, spec: base.FunctionSpec) -> tuple[_Worker, bool]:
         with self._lock:
@@ -132,11 +151,23 @@ class FakeOrchestrator(base.Orchestrator):
                     worker_name=worker.name,
                 )
             init = time.monotonic() - started
+        with self._lock:
+            ended = self._running[request.execution_id]
+            cancelled = request.execution_id in self._cancelled
+        if cancelled:
+            return base.ExecutionResult(success=False, output=base.CANCELLED_OUTPUT)
         call = self._threads.submit(self._call, worker, request)
-        try:
-            success, output, logs, duration = call.result(timeout=worker.spec.timeout)
-        except futures.TimeoutError:
+        call.add_done_callback(lambda _: ended.set())
+        ended.wait(worker.spec.timeout)
+        if not call.done():
+            # A thread cannot be killed: the worker is abandoned with it.
             self._discard(worker)
+            with self._lock:
+                cancelled = request.execution_id in self._cancelled
+            if cancelled:
+                return base.ExecutionResult(
+                    success=False, output=base.CANCELLED_OUTPUT, worker_name=worker.name
+                )
             return base.ExecutionResult(
                 success=False,
                 output=TIMEOUT_OUTPUT,
@@ -144,6 +175,7 @@ class FakeOrchestrator(base.Orchestrator):
                 cold_start=cold,
                 worker_name=worker.name,
             )
+        success, output, logs, duration = call.result()
         return base.ExecutionResult(
             success=success,
             output=output,

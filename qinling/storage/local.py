@@ -21,13 +21,17 @@ class LocalStore(PackageStore):
     def __init__(self, conf) -> None:
         self.root = conf.storage.file_system_dir or os.path.join(conf.state_dir, "packages")
         self._incoming = os.path.join(self.root, "incoming")
+        self._limits = zipcheck.Limits(
+            max_extracted=conf.storage.max_extracted_size,
+            max_files=conf.storage.max_package_files,
+        )
         os.makedirs(self._incoming, mode=0o700, exist_ok=True)
 
     def store(self, chunks: Iterable[bytes], *, max_size: int) -> StoredPackage:
         fd, tmp_path = tempfile.mkstemp(dir=self._incoming, suffix=".zip")
         try:
             package = self._write(fd, chunks, max_size)
-            zipcheck.check_package(tmp_path)
+            zipcheck.check_package(tmp_path, self._limits)
             final = self._path(package.digest)
             os.makedirs(os.path.dirname(final), mode=0o700, exist_ok=True)
             os.replace(tmp_path, final)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime
+import json
+import logging
+import time
 import types
 from typing import Any
 
 import falcon
 import sqlalchemy as sa
 
-from qinling import exceptions, states
+from qinling import states
 from qinling.api import body, params
 from qinling.api.deps import Deps
 from qinling.api.v1 import targets, views
 from qinling.context import RequestContext
 from qinling.db import executions as db_executions
 from qinling.db import models, queries
+
+LOG = logging.getLogger(__name__)
 
 CREATE_SCHEMA = {
     "type": "object",
@@ -29,6 +34,7 @@ CREATE_SCHEMA = {
     },
     "additionalProperties": False,
 }
+CANCELLED_MESSAGE = "Execution cancelled at a user's request."
 FILTERS = frozenset(
     {
         "function_id",
@@ -82,6 +88,7 @@ def run(
 ) -> dict[str, Any]:
     """Accept an execution (a ``running`` row), hand it to the engine, and
     return the row as it stands afterwards (final when ``sync``)."""
+    started = time.perf_counter()
     with deps.db.connection() as conn:
         accepted = db_executions.accept(
             conn,
@@ -94,7 +101,15 @@ def run(
             alias_project=ctx.project_id,
             scope_project=ctx.project_id if scoped and not ctx.is_admin else None,
         )
+    accepted_at = time.perf_counter()
     outcome = deps.engine.create_execution(ctx, accepted.id, sync=sync, timeout=accepted.timeout)
+    LOG.debug(
+        "Execution %s accepted in %.2f ms, engine answered in %.2f ms (request %s)",
+        accepted.id,
+        (accepted_at - started) * 1000,
+        (time.perf_counter() - accepted_at) * 1000,
+        ctx.request_id,
+    )
     row = accepted.row
     if sync and not outcome:
         # The engine skipped it or ran it elsewhere: read what was recorded.
@@ -116,14 +131,16 @@ class Executions:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lp = params.checked_list_params(req, self.deps, "execution")
-        with self.deps.db.transaction() as session:
-            rows = queries.list_rows(
-                session, models.Execution, lp.scope, where=lp.filters, allowed=FILTERS, page=lp.page
-            )
-            resp.media = {"executions": [views.execution(r) for r in rows]}
-        if link := params.next_link(req, lp.page, rows, self.deps.base_url(req)):
-            resp.media["next"] = link
+        params.respond_with_list(
+            req,
+            resp,
+            self.deps,
+            resource="execution",
+            model=models.Execution,
+            key="executions",
+            allowed=FILTERS,
+            view=views.execution,
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.deps.policy.enforce(req.context.ctx, "execution:create")
@@ -153,22 +170,29 @@ class Execution:
             resp.media = views.execution(row)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, execution_id: str) -> None:
-        self.deps.policy.enforce(req.context.ctx, "execution:delete")
+        """Delete a finished execution (204), or cancel a running one (200,
+        the execution as it ended: ``cancelled``, or how it ended meanwhile)."""
+        ctx = req.context.ctx
+        self.deps.policy.enforce(ctx, "execution:delete")
         with self.deps.db.transaction() as session:
             row = queries.get(
-                session,
-                models.Execution,
-                execution_id,
-                req.context.ctx,
-                "Execution",
-                for_update=True,
+                session, models.Execution, execution_id, ctx, "Execution", for_update=True
             )
-            if row.status == states.ExecutionStatus.RUNNING:
-                raise exceptions.Conflict(
-                    f"Execution {execution_id} is still running; wait until it ends."
-                )
-            session.execute(sa.delete(models.Execution).where(models.Execution.id == row.id))
-        resp.status = falcon.HTTP_204
+            if row.status != states.ExecutionStatus.RUNNING:
+                session.execute(sa.delete(models.Execution).where(models.Execution.id == row.id))
+                resp.status = falcon.HTTP_204
+                return
+            # Not started: the row lock keeps engines from claiming it meanwhile.
+            started, host = row.started_at is not None, row.engine_host
+            if not started:
+                row.status = states.ExecutionStatus.CANCELLED
+                row.result = json.dumps({"duration": 0.0, "output": CANCELLED_MESSAGE})
+                row.finished_at = models.utcnow()
+        if started:
+            # Outside the transaction: the engine ends the row itself.
+            self.deps.engine.cancel_execution(ctx, execution_id, host=host)
+        with self.deps.db.transaction() as session:
+            resp.media = views.execution(session.get(models.Execution, execution_id))
 
 
 class ExecutionLog:

@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import resource
 import shutil
 import tempfile
 import threading
@@ -36,6 +37,10 @@ _instances = itertools.count(1)
 
 class _Refused(Exception):
     """The execution cannot get a worker; the message is for the user."""
+
+
+class _Cancelled(Exception):
+    """The execution was cancelled while it waited for a worker."""
 
 
 @dataclasses.dataclass
@@ -75,10 +80,14 @@ class LocalOrchestrator(base.Orchestrator):
         self._instance_dir: str | None = None
         self._sockets_dir: str | None = None
         self._stopped = False
+        # Executions in run_execution -> the worker running them (None: waiting).
+        self._running: dict[str, Worker | None] = {}
+        self._cancelled: set[str] = set()
 
     # -- life cycle -------------------------------------------------------
 
     def start(self) -> None:
+        _raise_open_files_limit()
         layout = cgroups.detect()
         problems = _isolation_problems(layout)
         isolate = not problems
@@ -246,6 +255,31 @@ class LocalOrchestrator(base.Orchestrator):
     def run_execution(
         self, spec: base.FunctionSpec, request: base.ExecutionRequest
     ) -> base.ExecutionResult:
+        with self._lock:
+            self._running[request.execution_id] = None
+        try:
+            return self._run_execution(spec, request)
+        finally:
+            with self._lock:
+                self._running.pop(request.execution_id, None)
+                self._cancelled.discard(request.execution_id)
+
+    def cancel_execution(self, execution_id: str) -> bool:
+        with self._lock:
+            if execution_id not in self._running:
+                return False
+            self._cancelled.add(execution_id)
+            worker = self._running[execution_id]
+            for slots in self._slots.values():
+                slots.ready.notify_all()  # a waiter for a worker gives up
+        if worker is not None:
+            LOG.info("Execution %s cancelled: killing worker %s", execution_id, worker.name)
+            worker.kill()
+        return True
+
+    def _run_execution(
+        self, spec: base.FunctionSpec, request: base.ExecutionRequest
+    ) -> base.ExecutionResult:
         pool = self._pool(spec.runtime.id)
         if spec.memory_size < pool.definition.min_memory:
             return base.ExecutionResult(
@@ -255,7 +289,9 @@ class LocalOrchestrator(base.Orchestrator):
                 f"{_mib(spec.memory_size)}.",
             )
         try:
-            worker, cold = self._acquire(spec, pool)
+            worker, cold = self._acquire(spec, pool, request.execution_id)
+        except _Cancelled:
+            return base.ExecutionResult(success=False, output=base.CANCELLED_OUTPUT)
         except _Refused as exc:
             return base.ExecutionResult(success=False, output=str(exc))
         except packages.PackageError as exc:
@@ -265,6 +301,12 @@ class LocalOrchestrator(base.Orchestrator):
             return base.ExecutionResult(success=False, platform_error=exc.message)
         broken = True
         try:
+            with self._lock:
+                cancelled = request.execution_id in self._cancelled
+                self._running[request.execution_id] = worker
+            if cancelled:
+                broken = False
+                return base.ExecutionResult(success=False, output=base.CANCELLED_OUTPUT)
             result, broken = self._run_on(worker, spec, request, cold)
             return result
         finally:
@@ -291,13 +333,15 @@ class LocalOrchestrator(base.Orchestrator):
         }
         try:
             reply = worker.call(message, float(spec.timeout))
-        except TimeoutError:
-            LOG.info("Execution %s timed out on worker %s", request.execution_id, worker.name)
+        except (TimeoutError, WorkerGone) as exc:
             worker.kill()
-            result.output, result.duration = TIMEOUT_OUTPUT, float(spec.timeout)
-            return result, True
-        except WorkerGone as exc:
-            self._explain_death(worker, request, result, exc)
+            if self._was_cancelled(request.execution_id):
+                result.output = base.CANCELLED_OUTPUT
+            elif isinstance(exc, TimeoutError):
+                LOG.info("Execution %s timed out on worker %s", request.execution_id, worker.name)
+                result.output, result.duration = TIMEOUT_OUTPUT, float(spec.timeout)
+            else:
+                self._explain_death(worker, request, result, exc)
             return result, True
         result.success = bool(reply.get("success"))
         result.output = reply.get("output")
@@ -305,7 +349,17 @@ class LocalOrchestrator(base.Orchestrator):
         result.logs = (worker.load_logs if cold else "") + str(reply.get("logs", ""))
         if worker.cgroup is not None:
             result.memory_peak = worker.cgroup.memory_peak()
+        if not worker.stdio_intact():
+            LOG.info(
+                "Execution %s closed its worker's stdout or stderr; replacing it",
+                request.execution_id,
+            )
+            return result, True
         return result, False
+
+    def _was_cancelled(self, execution_id: str) -> bool:
+        with self._lock:
+            return execution_id in self._cancelled
 
     def _explain_death(
         self,
@@ -320,12 +374,18 @@ class LocalOrchestrator(base.Orchestrator):
             )
             result.memory_peak = worker.cgroup.memory_peak()
             return
-        message = f"The worker running the function exited unexpectedly ({exc})."
+        # Only the function runs in its worker while it executes: a worker
+        # that dies then (os._exit, a crash, a closed socket) is its fault.
+        message = (
+            f"The worker running the function exited unexpectedly ({exc}): the function "
+            "exited, crashed or closed the worker's connection. The worker was replaced."
+        )
         LOG.warning("Execution %s: worker %s: %s", request.execution_id, worker.name, message)
         result.output = message
-        result.platform_error = message
 
-    def _acquire(self, spec: base.FunctionSpec, pool: _Pool) -> tuple[Worker, bool]:
+    def _acquire(
+        self, spec: base.FunctionSpec, pool: _Pool, execution_id: str
+    ) -> tuple[Worker, bool]:
         deadline = time.monotonic() + self.settings.queue_wait_timeout
         doomed: list[Worker] = []
         try:
@@ -335,6 +395,8 @@ class LocalOrchestrator(base.Orchestrator):
                 while True:
                     if self._stopped:
                         raise _Refused("The orchestrator is stopping.")
+                    if execution_id in self._cancelled:
+                        raise _Cancelled()
                     worker = self._take_idle_locked(slots, pool, doomed)
                     if worker is not None:
                         return worker, False
@@ -583,3 +645,16 @@ def _queue_timeout_message(spec: base.FunctionSpec, settings: Settings) -> str:
 
 def _mib(size: int) -> str:
     return f"{size / (1 << 20):g} MiB"
+
+
+def _raise_open_files_limit() -> None:
+    """Each warm worker holds a few descriptors in the engine (its socket, its
+    pidfd, ...): thousands of workers need more than the usual soft limit of
+    1024, so take the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1048576)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            LOG.warning("Cannot raise the open files limit from %s to %s: %s", soft, target, exc)

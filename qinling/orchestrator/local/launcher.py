@@ -219,6 +219,7 @@ class Launcher:
             raise StartFailed(f"Worker {worker.name} could not start: {hello.get('error')}")
         worker.load_error = hello.get("load_error")
         worker.load_logs = hello.get("logs", "")
+        worker.stdio = worker.read_stdio()
 
     def _death_reason(self, worker: Worker) -> str | None:
         if worker.cgroup is not None and worker.cgroup.oom_kills():

@@ -46,6 +46,9 @@ class Worker:
     load_logs: str = ""
     retiring: bool = False
     max_frame: int = 64 * 1024 * 1024
+    # What the agent's stdout and stderr are once it has loaded the function
+    # (its log file); None when they cannot be read.
+    stdio: tuple[str, str] | None = None
 
     def info(self) -> base.WorkerInfo:
         return base.WorkerInfo(
@@ -73,6 +76,20 @@ class Worker:
             raise
         except (OSError, ValueError) as exc:
             raise WorkerGone(str(exc)) from exc
+
+    def read_stdio(self) -> tuple[str, str] | None:
+        try:
+            return (os.readlink(f"/proc/{self.pid}/fd/1"), os.readlink(f"/proc/{self.pid}/fd/2"))
+        except OSError:
+            return None
+
+    def stdio_intact(self) -> bool:
+        """Whether the function left the agent's stdout and stderr as they were.
+
+        A function that closed or replaced them would lose the logs of every
+        later execution in this worker, or fail them.
+        """
+        return self.stdio is None or self.read_stdio() == self.stdio
 
     def kill(self) -> None:
         """SIGKILL the worker's pid 1 (the kernel then ends its whole namespace)."""
