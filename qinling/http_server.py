@@ -13,11 +13,21 @@ LOG = logging.getLogger(__name__)
 
 
 def serve(
-    app, host: str, port: int, *, threads: int, on_stop: tuple[Callable[[], None], ...] = ()
+    app,
+    host: str,
+    port: int,
+    *,
+    threads: int,
+    on_stop: tuple[Callable[[], None], ...] = (),
+    drain_seconds: float = 5.0,
 ) -> None:
+    """Serve until SIGTERM/SIGINT; then stop accepting, give requests in flight
+    (a sync execution holds its request) up to ``drain_seconds`` to finish, and
+    run ``on_stop``."""
     server = wsgi.Server(
         (host, port), app, numthreads=threads, request_queue_size=256, server_name="qinling"
     )
+    server.shutdown_timeout = drain_seconds
     stop_requested = threading.Event()
 
     def request_stop(signum, _frame) -> None:

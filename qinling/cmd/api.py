@@ -11,7 +11,12 @@ def main(argv: list[str] | None = None) -> None:
     conf = bootstrap.config(sys.argv[1:] if argv is None else argv)
     app, close = bootstrap.api_only(conf)
     http_server.serve(
-        app, conf.api.host, conf.api.port, threads=conf.api.api_workers, on_stop=(close,)
+        app,
+        conf.api.host,
+        conf.api.port,
+        threads=conf.api.api_workers,
+        on_stop=(close,),
+        drain_seconds=conf.engine.graceful_shutdown_timeout,
     )
 
 

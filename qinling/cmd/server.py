@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> None:
         conf.api.port,
         threads=conf.api.api_workers,
         on_stop=(parts.close,),
+        drain_seconds=conf.engine.graceful_shutdown_timeout,
     )
 
 

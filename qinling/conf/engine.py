@@ -80,7 +80,9 @@ OPTS = [
         help="Seconds a stopping engine (SIGTERM) waits for the executions it is "
         "running to finish. It stops taking new ones at once; accepted executions it "
         "has not started are left for another engine (see pickup_timeout). What is "
-        "still running at the deadline is killed and ends in 'error' with a message.",
+        "still running at the deadline is killed and ends in 'error' with a message. "
+        "qinling-server and qinling-api give HTTP requests in flight (a synchronous "
+        "execution holds its request) the same time to finish.",
     ),
     cfg.IntOpt(
         "execution_retention",
