@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -105,6 +106,11 @@ class EngineManager:
         self._orchestrator = orchestrator
         self._storage = storage
         self._credentials = owner_credentials or credentials.load(conf)
+        # Runtime id -> image of the pools this engine has prepared. Every
+        # engine needs its own pools: one that missed a runtime's creation
+        # (started later, or the cast went elsewhere) prepares it on first use.
+        self._pools: dict[str, str] = {}
+        self._pools_lock = threading.Lock()
 
     # Runtimes -----------------------------------------------------------
 
@@ -121,7 +127,9 @@ class EngineManager:
                 return
             spec = specs.runtime_spec(runtime)
         try:
-            action(spec)
+            with self._pools_lock:
+                action(spec)
+                self._pools[spec.id] = spec.image
             status, reason = states.RuntimeStatus.AVAILABLE, None
         except exceptions.QinlingError as err:
             LOG.warning("Runtime %s cannot be prepared: %s", runtime_id, err.message)
@@ -134,7 +142,23 @@ class EngineManager:
             )
 
     def delete_runtime(self, ctx: RequestContext, runtime_id: str) -> None:
-        self._orchestrator.delete_pool(runtime_id)
+        with self._pools_lock:
+            self._pools.pop(runtime_id, None)
+            self._orchestrator.delete_pool(runtime_id)
+
+    def _ensure_pool(self, runtime: base.RuntimeSpec) -> None:
+        """Prepare the runtime's pool here if this engine has not yet."""
+        if self._pools.get(runtime.id) == runtime.image:
+            return
+        with self._pools_lock:
+            known = self._pools.get(runtime.id)
+            if known == runtime.image:
+                return
+            if known is None:
+                self._orchestrator.create_pool(runtime)
+            else:
+                self._orchestrator.update_pool(runtime)
+            self._pools[runtime.id] = runtime.image
 
     def get_runtime_pool(self, ctx: RequestContext, runtime_id: str) -> dict[str, Any]:
         pool = self._orchestrator.get_pool(runtime_id)
@@ -162,6 +186,7 @@ class EngineManager:
             return None
         loaded = time.perf_counter()
         try:
+            self._ensure_pool(spec.runtime)
             result = self._orchestrator.run_execution(spec, request)
         except exceptions.QinlingError as err:
             result = base.ExecutionResult(success=False, platform_error=err.message)
@@ -392,7 +417,9 @@ class EngineManager:
             )
 
     def scale_up(self, ctx: RequestContext, function_id: str, version: int, count: int) -> None:
-        self._orchestrator.scale_up(self._spec_for(function_id, version), count)
+        spec = self._spec_for(function_id, version)
+        self._ensure_pool(spec.runtime)
+        self._orchestrator.scale_up(spec, count)
 
     def scale_down(self, ctx: RequestContext, function_id: str, version: int, count: int) -> None:
         self._orchestrator.scale_down(function_id, version, count)

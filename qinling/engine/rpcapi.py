@@ -58,20 +58,24 @@ class EngineRPCClient:
         except messaging.RemoteError as err:
             raise _remote_error(err) from err
 
-    def _cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
+    def _cast(
+        self, ctx: RequestContext, method: str, *, fanout: bool = False, **kwargs: Any
+    ) -> None:
+        """Send without waiting; ``fanout`` reaches every engine, not just one."""
+        client = self._client.prepare(fanout=True) if fanout else self._client
         try:
-            self._client.cast(ctx, method, **kwargs)
+            client.cast(ctx, method, **kwargs)
         except _SEND_FAILURES as err:
             raise exceptions.ServiceUnavailable(f"The engine cannot be reached: {err}") from err
 
     def create_runtime(self, ctx, runtime_id):
-        self._cast(ctx, "create_runtime", runtime_id=runtime_id)
+        self._cast(ctx, "create_runtime", fanout=True, runtime_id=runtime_id)
 
     def update_runtime(self, ctx, runtime_id):
-        self._cast(ctx, "update_runtime", runtime_id=runtime_id)
+        self._cast(ctx, "update_runtime", fanout=True, runtime_id=runtime_id)
 
     def delete_runtime(self, ctx, runtime_id):
-        self._cast(ctx, "delete_runtime", runtime_id=runtime_id)
+        self._cast(ctx, "delete_runtime", fanout=True, runtime_id=runtime_id)
 
     def get_runtime_pool(self, ctx, runtime_id):
         return self._call(ctx, "get_runtime_pool", runtime_id=runtime_id)
@@ -106,7 +110,8 @@ class EngineRPCClient:
         )
 
     def delete_function(self, ctx, function_id, version=None):
-        self._cast(ctx, "delete_function", function_id=function_id, version=version)
+        # Every engine may hold warm workers of the function.
+        self._cast(ctx, "delete_function", fanout=True, function_id=function_id, version=version)
 
     def scale_up(self, ctx, function_id, version, count):
         self._call(ctx, "scale_up", function_id=function_id, version=version, count=count)

@@ -100,3 +100,26 @@ def test_a_function_error_fails_and_a_missing_function_errors(database, manager)
     assert "ValueError: no" in json.loads(failed.result)["output"]
     assert errored.status == "error"
     assert "deleted" in json.loads(errored.result)["output"]
+
+
+def test_an_engine_that_missed_the_runtime_prepares_its_pool_on_first_use(database, manager):
+    """Runtime creation reaches the engines by a fanout cast; one started later
+    (or that missed the cast) still runs the function."""
+    engine, orchestrator, store = manager
+    stored = store.store([package("def main(**kw):\n    return 'here'\n")], max_size=1 << 20)
+    with database.transaction() as session:
+        runtime = rows.runtime()
+        session.add(runtime)
+        session.flush()
+        function = rows.function(runtime_id=runtime.id, package_digest=stored.digest)
+        session.add(function)
+        session.flush()
+        row = rows.execution(function.id)
+        session.add(row)
+        session.flush()
+        execution_id = row.id
+
+    engine.create_execution(None, execution_id=execution_id)
+
+    done = execution(database, execution_id)
+    assert (done.status, json.loads(done.result)["output"]) == ("success", "here")
