@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 
 from qinling import conf as qconf
-from qinling import logs, storage
+from qinling import exceptions, logs, storage
 from qinling.api.app import create_app
 from qinling.db.session import Database
 from qinling.engine.client import InProcessEngineClient
@@ -29,6 +29,22 @@ def migrate(db: Database) -> None:
     from qinling.db import migration
 
     migration.upgrade(db.url)
+
+
+def require_schema(db: Database) -> None:
+    """Refuse to serve on a database whose schema is not this code's.
+
+    The split services never migrate by themselves (several may start at
+    once); the operator runs ``qinling-db-manage upgrade`` once per release.
+    """
+    from qinling.db import migration
+
+    current, head = migration.current(db.url), migration.head()
+    if current != head:
+        raise exceptions.ConfigurationError(
+            f"The database schema is at {current or 'nothing'} but this code needs {head}: "
+            "run 'qinling-db-manage --config-file <your config> upgrade' first."
+        )
 
 
 @dataclasses.dataclass
@@ -58,6 +74,7 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
 
 def api_only(conf) -> tuple[object, Callable[[], None]]:
     db = Database.from_conf(conf)
+    require_schema(db)
     client = EngineRPCClient(conf)
     app = create_app(conf, db=db, engine=client, storage=storage.load(conf))
 
@@ -70,6 +87,7 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
 
 def run_engine(conf) -> None:
     db = Database.from_conf(conf)
+    require_schema(db)
     engine = EngineService(conf, db, storage.load(conf))
     engine.start(serve_rpc=True)
     stop = threading.Event()

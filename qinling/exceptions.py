@@ -67,6 +67,13 @@ class OrchestratorError(QinlingError):
     title = "Orchestrator Error"
 
 
+class ConfigurationError(QinlingError):
+    """The deployment is not ready to serve; the message says what the operator must do."""
+
+    http_code = 503
+    title = "Service Unavailable"
+
+
 class StorageError(QinlingError):
     http_code = 500
     title = "Storage Error"

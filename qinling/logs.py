@@ -16,5 +16,13 @@ def setup(conf, *, level: int | None = None) -> None:
         level=level if level is not None else (logging.DEBUG if debug else logging.INFO),
         force=True,
     )
-    for noisy in ("oslo_messaging", "amqp", "kombu", "stevedore", "cheroot", "urllib3"):
+    for noisy in (
+        "oslo_messaging",
+        "amqp",
+        "kombu",
+        "stevedore",
+        "cheroot",
+        "urllib3",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -21,9 +21,11 @@ def build_application(config_file: str | None = None):
     from qinling import logs
 
     logs.setup(conf)
-    return create_app(
-        conf, db=Database.from_conf(conf), engine=EngineRPCClient(conf), storage=storage.load(conf)
-    )
+    from qinling import bootstrap
+
+    db = Database.from_conf(conf)
+    bootstrap.require_schema(db)
+    return create_app(conf, db=db, engine=EngineRPCClient(conf), storage=storage.load(conf))
 
 
 def __getattr__(name: str):

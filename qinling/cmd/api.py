@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from qinling import bootstrap, http_server
+from qinling import bootstrap, exceptions, http_server
 
 
 def main(argv: list[str] | None = None) -> None:
     conf = bootstrap.config(sys.argv[1:] if argv is None else argv)
-    app, close = bootstrap.api_only(conf)
+    try:
+        app, close = bootstrap.api_only(conf)
+    except exceptions.ConfigurationError as err:
+        sys.exit(f"qinling-api: {err.message}")
     http_server.serve(
         app,
         conf.api.host,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from qinling import bootstrap
+from qinling import bootstrap, exceptions
 
 
 def main(argv: list[str] | None = None) -> None:
     conf = bootstrap.config(sys.argv[1:] if argv is None else argv)
-    bootstrap.run_engine(conf)
+    try:
+        bootstrap.run_engine(conf)
+    except exceptions.ConfigurationError as err:
+        sys.exit(f"qinling-engine: {err.message}")
 
 
 if __name__ == "__main__":
