@@ -6,7 +6,6 @@ convention) and small keyword arguments: ids, never rows.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -19,75 +18,13 @@ from qinling import exceptions, rpc, states
 from qinling.context import RequestContext
 from qinling.db import models
 from qinling.db.session import Database
-from qinling.engine import credentials, specs
+from qinling.engine import credentials, records, specs
 from qinling.orchestrator import base
 from qinling.storage import PackageStore
 
 LOG = logging.getLogger(__name__)
 
-# Results and logs beyond these are cut, with a note saying so.
-MAX_LOG_CHARS = 1024 * 1024
-MAX_OUTPUT_CHARS = 1024 * 1024
 CANCELLED_MESSAGE = "Execution cancelled at a user's request."
-
-
-_EXECUTIONS = models.Execution.__table__
-_FUNCTIONS = models.Function.__table__
-_VERSIONS = models.FunctionVersion.__table__
-_RUNTIMES = models.Runtime.__table__
-
-_CLAIM = (
-    sa.update(_EXECUTIONS)
-    .where(
-        _EXECUTIONS.c.id == sa.bindparam("execution_id"),
-        _EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
-        _EXECUTIONS.c.started_at.is_(None),
-    )
-    .values(
-        started_at=sa.bindparam("now"),
-        updated_at=sa.bindparam("now"),
-        engine_host=sa.bindparam("host"),
-    )
-)
-_EXECUTION_QUERY = (
-    sa.select(
-        _EXECUTIONS.c.input,
-        _EXECUTIONS.c.function_version,
-        _EXECUTIONS.c.project_id,
-        _FUNCTIONS.c.id.label("function_id"),
-        _FUNCTIONS.c.runtime_id,
-        _FUNCTIONS.c.package_digest,
-        _FUNCTIONS.c.entry,
-        _FUNCTIONS.c.memory_size,
-        _FUNCTIONS.c.cpu,
-        _FUNCTIONS.c.timeout,
-        _FUNCTIONS.c.environment,
-        _FUNCTIONS.c.concurrency,
-        _FUNCTIONS.c.trust_id,
-    )
-    .select_from(_EXECUTIONS.outerjoin(_FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id))
-    .where(_EXECUTIONS.c.id == sa.bindparam("id"))
-)
-_VERSION_QUERY = sa.select(
-    _VERSIONS.c.runtime_id,
-    _VERSIONS.c.package_digest,
-    _VERSIONS.c.entry,
-    _VERSIONS.c.memory_size,
-    _VERSIONS.c.cpu,
-    _VERSIONS.c.timeout,
-    _VERSIONS.c.environment,
-).where(
-    _VERSIONS.c.function_id == sa.bindparam("function_id"),
-    _VERSIONS.c.version_number == sa.bindparam("number"),
-)
-_RUNTIME_QUERY = sa.select(
-    _RUNTIMES.c.id, _RUNTIMES.c.image, _RUNTIMES.c.trusted, _RUNTIMES.c.status
-).where(_RUNTIMES.c.id == sa.bindparam("id"))
-_COUNT_UPDATE = (
-    sa.update(_FUNCTIONS)
-    .where(_FUNCTIONS.c.id == sa.bindparam("function_id"))
-    .values(count=_FUNCTIONS.c.count + 1)
-)
 
 
 class EngineManager:
@@ -217,7 +154,7 @@ class EngineManager:
                     "Execution %s is gone, final or taken by another engine; skipped", execution_id
                 )
                 return None, base.ExecutionRequest(execution_id)
-            row = conn.execute(_EXECUTION_QUERY, {"id": execution_id}).first()
+            row = conn.execute(records.EXECUTION_QUERY, {"id": execution_id}).first()
             if row is None or row.function_id is None:
                 raise exceptions.NotFound(
                     "The function of this execution was deleted before it ran."
@@ -225,23 +162,24 @@ class EngineManager:
             source = row
             if row.function_version:
                 source = conn.execute(
-                    _VERSION_QUERY, {"function_id": row.function_id, "number": row.function_version}
+                    records.VERSION_QUERY,
+                    {"function_id": row.function_id, "number": row.function_version},
                 ).first()
                 if source is None:
                     raise exceptions.NotFound(
                         f"Function {row.function_id} has no version {row.function_version}."
                     )
-            runtime = conn.execute(_RUNTIME_QUERY, {"id": source.runtime_id}).first()
+            runtime = conn.execute(records.RUNTIME_QUERY, {"id": source.runtime_id}).first()
             if runtime is None:
                 raise exceptions.NotFound(f"The runtime of function {row.function_id} is gone.")
             if runtime.status != states.RuntimeStatus.AVAILABLE:
                 raise exceptions.Conflict(
                     f"Runtime {runtime.id} is {runtime.status}, not available."
                 )
-            conn.execute(_COUNT_UPDATE, {"function_id": row.function_id})
+            conn.execute(records.COUNT_UPDATE, {"function_id": row.function_id})
         return self._spec(row, source, runtime), base.ExecutionRequest(
             execution_id=execution_id,
-            input=_decode_input(row.input),
+            input=records.decode_input(row.input),
             context={
                 "execution_id": execution_id,
                 "function_id": row.function_id,
@@ -291,7 +229,7 @@ class EngineManager:
         several engines; only the one whose conditional UPDATE matches runs it.
         """
         claimed = conn.execute(
-            _CLAIM,
+            records.CLAIM,
             {"execution_id": execution_id, "now": models.utcnow(), "host": self._conf.engine.host},
         )
         return claimed.rowcount == 1
@@ -342,11 +280,11 @@ class EngineManager:
         logs: str = "",
         **extra: Any,
     ) -> dict[str, Any] | None:
-        result = encode_result(output, duration)
+        result = records.encode_result(output, duration)
         values = dict(
             status=status,
             result=result,
-            logs=_cap(logs, MAX_LOG_CHARS),
+            logs=records.cap(logs, records.MAX_LOG_CHARS),
             duration=round(duration, 6),
             finished_at=models.utcnow(),
             **extra,
@@ -354,10 +292,10 @@ class EngineManager:
         with self._db.connection() as conn:
             # Only a running execution may end; a cancel may have won the race.
             ended = conn.execute(
-                sa.update(_EXECUTIONS)
+                sa.update(records.EXECUTIONS)
                 .where(
-                    _EXECUTIONS.c.id == execution_id,
-                    _EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
+                    records.EXECUTIONS.c.id == execution_id,
+                    records.EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
                 )
                 .values(**values, updated_at=values["finished_at"])
             ).rowcount
@@ -377,14 +315,14 @@ class EngineManager:
         now = models.utcnow()
         with self._db.connection() as conn:
             cancelled = conn.execute(
-                sa.update(_EXECUTIONS)
+                sa.update(records.EXECUTIONS)
                 .where(
-                    _EXECUTIONS.c.id == execution_id,
-                    _EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
+                    records.EXECUTIONS.c.id == execution_id,
+                    records.EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
                 )
                 .values(
                     status=states.ExecutionStatus.CANCELLED,
-                    result=encode_result(CANCELLED_MESSAGE, 0.0),
+                    result=records.encode_result(CANCELLED_MESSAGE, 0.0),
                     finished_at=now,
                     updated_at=now,
                 )
@@ -446,30 +384,3 @@ class EngineManager:
 
     def reap_idle_workers(self) -> int:
         return self._orchestrator.reap_idle(self._conf.engine.function_service_expiration)
-
-
-def _decode_input(raw: str | None) -> Any:
-    """Qinling's rule: a JSON object becomes keyword arguments, anything else
-    is handed over as the one string the caller sent."""
-    if raw is None or raw == "":
-        return None
-    try:
-        decoded = json.loads(raw)
-    except ValueError:
-        return raw
-    return decoded if isinstance(decoded, dict) else raw
-
-
-def _cap(text: str | None, limit: int) -> str:
-    text = text or ""
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[... cut: the log was {len(text)} characters, {limit} are kept]"
-
-
-def encode_result(output: Any, duration: float) -> str:
-    encoded = json.dumps({"duration": round(duration, 3), "output": output})
-    if len(encoded) > MAX_OUTPUT_CHARS:
-        note = f"[output cut: it was {len(encoded)} characters, more than {MAX_OUTPUT_CHARS}]"
-        encoded = json.dumps({"duration": round(duration, 3), "output": note})
-    return encoded

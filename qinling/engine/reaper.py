@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from qinling import states
 from qinling.db import models
 from qinling.db.session import Database
-from qinling.engine.manager import encode_result
+from qinling.engine.records import encode_result
 from qinling.engine.scheduler import Clock, utcnow
 
 LOG = logging.getLogger(__name__)

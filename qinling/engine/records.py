@@ -1,0 +1,104 @@
+"""The execution records the engine reads and writes on every execution.
+
+Core statements, prepared once: this is the warm path, where the ORM's cost
+per statement would dominate.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from qinling import states
+from qinling.db import models
+
+# Results and logs beyond these are cut, with a note saying so.
+MAX_LOG_CHARS = 1024 * 1024
+MAX_OUTPUT_CHARS = 1024 * 1024
+
+EXECUTIONS = models.Execution.__table__
+FUNCTIONS = models.Function.__table__
+VERSIONS = models.FunctionVersion.__table__
+RUNTIMES = models.Runtime.__table__
+
+CLAIM = (
+    sa.update(EXECUTIONS)
+    .where(
+        EXECUTIONS.c.id == sa.bindparam("execution_id"),
+        EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
+        EXECUTIONS.c.started_at.is_(None),
+    )
+    .values(
+        started_at=sa.bindparam("now"),
+        updated_at=sa.bindparam("now"),
+        engine_host=sa.bindparam("host"),
+    )
+)
+EXECUTION_QUERY = (
+    sa.select(
+        EXECUTIONS.c.input,
+        EXECUTIONS.c.function_version,
+        EXECUTIONS.c.project_id,
+        FUNCTIONS.c.id.label("function_id"),
+        FUNCTIONS.c.runtime_id,
+        FUNCTIONS.c.package_digest,
+        FUNCTIONS.c.entry,
+        FUNCTIONS.c.memory_size,
+        FUNCTIONS.c.cpu,
+        FUNCTIONS.c.timeout,
+        FUNCTIONS.c.environment,
+        FUNCTIONS.c.concurrency,
+        FUNCTIONS.c.trust_id,
+    )
+    .select_from(EXECUTIONS.outerjoin(FUNCTIONS, FUNCTIONS.c.id == EXECUTIONS.c.function_id))
+    .where(EXECUTIONS.c.id == sa.bindparam("id"))
+)
+VERSION_QUERY = sa.select(
+    VERSIONS.c.runtime_id,
+    VERSIONS.c.package_digest,
+    VERSIONS.c.entry,
+    VERSIONS.c.memory_size,
+    VERSIONS.c.cpu,
+    VERSIONS.c.timeout,
+    VERSIONS.c.environment,
+).where(
+    VERSIONS.c.function_id == sa.bindparam("function_id"),
+    VERSIONS.c.version_number == sa.bindparam("number"),
+)
+RUNTIME_QUERY = sa.select(
+    RUNTIMES.c.id, RUNTIMES.c.image, RUNTIMES.c.trusted, RUNTIMES.c.status
+).where(RUNTIMES.c.id == sa.bindparam("id"))
+COUNT_UPDATE = (
+    sa.update(FUNCTIONS)
+    .where(FUNCTIONS.c.id == sa.bindparam("function_id"))
+    .values(count=FUNCTIONS.c.count + 1)
+)
+
+
+def decode_input(raw: str | None) -> Any:
+    """Qinling's rule: a JSON object becomes keyword arguments, anything else
+    is handed over as the one string the caller sent."""
+    if raw is None or raw == "":
+        return None
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return raw
+    return decoded if isinstance(decoded, dict) else raw
+
+
+def cap(text: str | None, limit: int) -> str:
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... cut: the log was {len(text)} characters, {limit} are kept]"
+
+
+def encode_result(output: Any, duration: float) -> str:
+    encoded = json.dumps({"duration": round(duration, 3), "output": output})
+    if len(encoded) > MAX_OUTPUT_CHARS:
+        note = f"[output cut: it was {len(encoded)} characters, more than {MAX_OUTPUT_CHARS}]"
+        encoded = json.dumps({"duration": round(duration, 3), "output": note})
+    return encoded
