@@ -60,19 +60,18 @@ def _operations():
 
 
 def _document() -> dict:
-    parts, _ = _stack(_document_dir())
-    try:
-        import falcon.testing
+    import shutil
+    import tempfile
 
+    import falcon.testing
+
+    state_dir = tempfile.mkdtemp(prefix="qinling-openapi-")
+    parts, _ = _stack(state_dir)
+    try:
         return falcon.testing.TestClient(parts.app).simulate_get("/v1/openapi.json").json
     finally:
         parts.close()
-
-
-def _document_dir() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="qinling-openapi-")
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=str)
