@@ -159,25 +159,9 @@ class EngineManager:
                 raise exceptions.NotFound(
                     "The function of this execution was deleted before it ran."
                 )
-            source = row
-            if row.function_version:
-                source = conn.execute(
-                    records.VERSION_QUERY,
-                    {"function_id": row.function_id, "number": row.function_version},
-                ).first()
-                if source is None:
-                    raise exceptions.NotFound(
-                        f"Function {row.function_id} has no version {row.function_version}."
-                    )
-            runtime = conn.execute(records.RUNTIME_QUERY, {"id": source.runtime_id}).first()
-            if runtime is None:
-                raise exceptions.NotFound(f"The runtime of function {row.function_id} is gone.")
-            if runtime.status != states.RuntimeStatus.AVAILABLE:
-                raise exceptions.Conflict(
-                    f"Runtime {runtime.id} is {runtime.status}, not available."
-                )
+            spec = self._function_spec(conn, row)
             conn.execute(records.COUNT_UPDATE, {"function_id": row.function_id})
-        return self._spec(row, source, runtime), base.ExecutionRequest(
+        return spec, base.ExecutionRequest(
             execution_id=execution_id,
             input=records.decode_input(row.input),
             context={
@@ -197,21 +181,27 @@ class EngineManager:
             LOG.warning("Execution %s runs without OpenStack credentials: %s", execution_id, err)
             return {}
 
-    def _spec(self, row, source, runtime) -> base.FunctionSpec:
-        digest = source.package_digest
-        return base.FunctionSpec(
-            function_id=row.function_id,
-            version=row.function_version or 0,
-            runtime=base.RuntimeSpec(id=runtime.id, image=runtime.image, trusted=runtime.trusted),
-            package_path=self._package_path(digest),
-            package_digest=digest,
-            entry=source.entry or "main.main",
-            memory_size=source.memory_size,
-            cpu=source.cpu,
-            timeout=source.timeout,
-            environment=dict(source.environment or {}),
-            concurrency=row.concurrency or self._conf.engine.function_concurrency,
-            project_id=row.project_id,
+    def _function_spec(self, conn, row) -> base.FunctionSpec:
+        """The spec of the function (version) in ``row``; its runtime must be ready."""
+        source = row
+        if row.function_version:
+            version = {"function_id": row.function_id, "number": row.function_version}
+            source = conn.execute(records.VERSION_QUERY, version).first()
+            if source is None:
+                raise exceptions.NotFound(
+                    f"Function {row.function_id} has no version {row.function_version}."
+                )
+        runtime = conn.execute(records.RUNTIME_QUERY, {"id": source.runtime_id}).first()
+        if runtime is None:
+            raise exceptions.NotFound(f"The runtime of function {row.function_id} is gone.")
+        if runtime.status != states.RuntimeStatus.AVAILABLE:
+            raise exceptions.Conflict(f"Runtime {runtime.id} is {runtime.status}, not available.")
+        return specs.function_spec(
+            row,
+            source,
+            runtime,
+            package_path=self._package_path(source.package_digest),
+            default_concurrency=self._conf.engine.function_concurrency,
         )
 
     def _package_path(self, digest: str | None) -> str | None:
@@ -233,20 +223,6 @@ class EngineManager:
             {"execution_id": execution_id, "now": models.utcnow(), "host": self._conf.engine.host},
         )
         return claimed.rowcount == 1
-
-    @staticmethod
-    def _version(session, function: models.Function, number: int) -> models.FunctionVersion | None:
-        if not number:
-            return None
-        version = session.scalars(
-            sa.select(models.FunctionVersion).where(
-                models.FunctionVersion.function_id == function.id,
-                models.FunctionVersion.version_number == number,
-            )
-        ).first()
-        if version is None:
-            raise exceptions.NotFound(f"Function {function.id} has no version {number}.")
-        return version
 
     def _record(
         self, execution_id: str, spec: base.FunctionSpec, result: base.ExecutionResult
@@ -290,15 +266,9 @@ class EngineManager:
             **extra,
         )
         with self._db.connection() as conn:
-            # Only a running execution may end; a cancel may have won the race.
-            ended = conn.execute(
-                sa.update(records.EXECUTIONS)
-                .where(
-                    records.EXECUTIONS.c.id == execution_id,
-                    records.EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
-                )
-                .values(**values, updated_at=values["finished_at"])
-            ).rowcount
+            ended = records.end_running(
+                conn, execution_id, **values, updated_at=values["finished_at"]
+            )
         LOG.info("Execution %s ended %s", execution_id, status)
         if not ended:
             return None
@@ -314,19 +284,14 @@ class EngineManager:
         """
         now = models.utcnow()
         with self._db.connection() as conn:
-            cancelled = conn.execute(
-                sa.update(records.EXECUTIONS)
-                .where(
-                    records.EXECUTIONS.c.id == execution_id,
-                    records.EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
-                )
-                .values(
-                    status=states.ExecutionStatus.CANCELLED,
-                    result=records.encode_result(CANCELLED_MESSAGE, 0.0),
-                    finished_at=now,
-                    updated_at=now,
-                )
-            ).rowcount
+            cancelled = records.end_running(
+                conn,
+                execution_id,
+                status=states.ExecutionStatus.CANCELLED,
+                result=records.encode_result(CANCELLED_MESSAGE, 0.0),
+                finished_at=now,
+                updated_at=now,
+            )
         if not cancelled:
             LOG.info("Execution %s had already ended; nothing to cancel", execution_id)
             return False
@@ -337,22 +302,13 @@ class EngineManager:
     # Workers ------------------------------------------------------------
 
     def _spec_for(self, function_id: str, version: int) -> base.FunctionSpec:
-        with self._db.transaction() as session:
-            function = session.get(models.Function, function_id)
-            if function is None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                records.FUNCTION_QUERY, {"function_id": function_id, "version": version}
+            ).first()
+            if row is None:
                 raise exceptions.NotFound.of("Function", function_id)
-            snapshot = self._version(session, function, version)
-            runtime = session.get(models.Runtime, (snapshot or function).runtime_id)
-            if runtime is None:
-                raise exceptions.NotFound(f"The runtime of function {function_id} is gone.")
-            digest = (snapshot or function).package_digest
-            return specs.function_spec(
-                function,
-                snapshot,
-                runtime,
-                package_path=self._storage.local_path(digest) if digest else None,
-                default_concurrency=self._conf.engine.function_concurrency,
-            )
+            return self._function_spec(conn, row)
 
     def scale_up(self, ctx: RequestContext, function_id: str, version: int, count: int) -> None:
         spec = self._spec_for(function_id, version)

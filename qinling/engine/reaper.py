@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from qinling import states
 from qinling.db import models
 from qinling.db.session import Database
+from qinling.engine import records
 from qinling.engine.records import encode_result
 from qinling.engine.scheduler import Clock, utcnow
 
@@ -144,16 +145,8 @@ class ExecutionReaper:
         return ended
 
     def _end(self, execution_id: str, message: str) -> int:
-        with self._db.transaction() as session:
-            return session.execute(
-                sa.update(models.Execution)
-                .where(
-                    models.Execution.id == execution_id,
-                    models.Execution.status == states.ExecutionStatus.RUNNING,
-                )
-                .values(**self._error(message))
-                .execution_options(synchronize_session=False)
-            ).rowcount
+        with self._db.connection() as conn:
+            return int(records.end_running(conn, execution_id, **self._error(message)))
 
     def purge_finished(self, retention_days: int, batch: int = 1000) -> int:
         """Delete finished executions older than the retention period."""

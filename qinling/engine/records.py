@@ -36,25 +36,35 @@ CLAIM = (
         engine_host=sa.bindparam("host"),
     )
 )
+# A function's columns that running it needs, as EXECUTION_QUERY and
+# FUNCTION_QUERY both return them.
+_FUNCTION_COLUMNS = (
+    FUNCTIONS.c.id.label("function_id"),
+    FUNCTIONS.c.runtime_id,
+    FUNCTIONS.c.package_digest,
+    FUNCTIONS.c.entry,
+    FUNCTIONS.c.memory_size,
+    FUNCTIONS.c.cpu,
+    FUNCTIONS.c.timeout,
+    FUNCTIONS.c.environment,
+    FUNCTIONS.c.concurrency,
+    FUNCTIONS.c.trust_id,
+)
 EXECUTION_QUERY = (
     sa.select(
         EXECUTIONS.c.input,
         EXECUTIONS.c.function_version,
         EXECUTIONS.c.project_id,
-        FUNCTIONS.c.id.label("function_id"),
-        FUNCTIONS.c.runtime_id,
-        FUNCTIONS.c.package_digest,
-        FUNCTIONS.c.entry,
-        FUNCTIONS.c.memory_size,
-        FUNCTIONS.c.cpu,
-        FUNCTIONS.c.timeout,
-        FUNCTIONS.c.environment,
-        FUNCTIONS.c.concurrency,
-        FUNCTIONS.c.trust_id,
+        *_FUNCTION_COLUMNS,
     )
     .select_from(EXECUTIONS.outerjoin(FUNCTIONS, FUNCTIONS.c.id == EXECUTIONS.c.function_id))
     .where(EXECUTIONS.c.id == sa.bindparam("id"))
 )
+FUNCTION_QUERY = sa.select(
+    sa.bindparam("version", type_=sa.Integer).label("function_version"),
+    FUNCTIONS.c.project_id,
+    *_FUNCTION_COLUMNS,
+).where(FUNCTIONS.c.id == sa.bindparam("function_id"))
 VERSION_QUERY = sa.select(
     VERSIONS.c.runtime_id,
     VERSIONS.c.package_digest,
@@ -75,6 +85,22 @@ COUNT_UPDATE = (
     .where(FUNCTIONS.c.id == sa.bindparam("function_id"))
     .values(count=FUNCTIONS.c.count + 1)
 )
+
+
+def end_running(conn: sa.Connection, execution_id: str, **values: Any) -> bool:
+    """Record how an execution ended, unless it already has.
+
+    The one conditional UPDATE that decides every race over an execution's
+    end: its run finishing, a cancel, the reaper. False: another won.
+    """
+    ended = conn.execute(
+        sa.update(EXECUTIONS)
+        .where(
+            EXECUTIONS.c.id == execution_id, EXECUTIONS.c.status == states.ExecutionStatus.RUNNING
+        )
+        .values(**values)
+    )
+    return ended.rowcount == 1
 
 
 def decode_input(raw: str | None) -> Any:

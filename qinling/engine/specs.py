@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from qinling import exceptions
-from qinling.db import models
+from typing import Any
+
 from qinling.orchestrator import base
 
 
-def runtime_spec(runtime: models.Runtime) -> base.RuntimeSpec:
+def runtime_spec(runtime: Any) -> base.RuntimeSpec:
     return base.RuntimeSpec(id=runtime.id, image=runtime.image, trusted=runtime.trusted)
 
 
 def function_spec(
-    function: models.Function,
-    version: models.FunctionVersion | None,
-    runtime: models.Runtime,
+    function: Any,
+    source: Any,
+    runtime: Any,
     *,
     package_path: str | None,
     default_concurrency: int,
 ) -> base.FunctionSpec:
-    source = version if version is not None else function
-    if source.package_digest and package_path is None:
-        raise exceptions.NotFound(f"The package of function {function.id} is missing.")
+    """``function``: a row of ``records.EXECUTION_QUERY`` or ``FUNCTION_QUERY``;
+    ``source``: that row again, or the version's row when it names a version."""
     return base.FunctionSpec(
-        function_id=function.id,
-        version=version.version_number if version is not None else 0,
+        function_id=function.function_id,
+        version=function.function_version or 0,
         runtime=runtime_spec(runtime),
         package_path=package_path,
         package_digest=source.package_digest,
