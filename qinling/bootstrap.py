@@ -61,7 +61,7 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     store = storage.load(conf)
     engine = EngineService(conf, db, store, orchestrator)
     engine.start()
-    client = InProcessEngineClient(engine.gate, threads=conf.engine.execution_threads)
+    client = InProcessEngineClient(engine.gate, submit=engine.submit)
     app = create_app(conf, db=db, engine=client, storage=store)
 
     def close() -> None:

@@ -7,7 +7,7 @@ fake driver polls every 50 ms, which would dominate a warm execution.
 
 from __future__ import annotations
 
-from concurrent import futures
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from qinling.context import RequestContext
@@ -47,22 +47,19 @@ class EngineClient(Protocol):
 
 
 class InProcessEngineClient:
-    """Calls an EngineManager in this process; casts go to a thread pool."""
+    """Calls an EngineManager in this process; casts go to ``submit``.
 
-    def __init__(self, manager, *, threads: int = 64) -> None:
+    ``submit`` is the engine's own ``EngineService.submit``: async executions
+    from the API, the job scheduler and the reaper share its one thread pool,
+    so ``[engine] execution_threads`` bounds them all.
+    """
+
+    def __init__(self, manager, *, submit: Callable[..., None]) -> None:
         self._manager = manager
-        self._pool = futures.ThreadPoolExecutor(threads, thread_name_prefix="engine")
+        self._submit = submit
 
     def _cast(self, method: str, ctx: RequestContext, **kwargs: Any) -> None:
-        self._pool.submit(self._run_logged, method, ctx, kwargs)
-
-    def _run_logged(self, method: str, ctx: RequestContext, kwargs: dict) -> None:
-        try:
-            getattr(self._manager, method)(ctx, **kwargs)
-        except Exception:  # a cast has nobody to report to but the log
-            import logging
-
-            logging.getLogger(__name__).exception("Engine task %s failed", method)
+        self._submit(getattr(self._manager, method), ctx, **kwargs)
 
     def create_runtime(self, ctx, runtime_id):
         self._cast("create_runtime", ctx, runtime_id=runtime_id)
@@ -98,6 +95,6 @@ class InProcessEngineClient:
         return self._manager.list_workers(ctx, function_id=function_id, version=version)
 
     def shutdown(self) -> None:
-        """Drop casts not started yet: their executions stay accepted and
-        unclaimed, for the reaper. Running ones are the engine's to drain."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Nothing of its own to stop: the engine's ``stop`` drops casts not
+        started yet (their executions stay accepted, for the reaper) and drains
+        running ones."""

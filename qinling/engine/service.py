@@ -6,6 +6,7 @@ import datetime
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 
 import oslo_messaging as messaging
@@ -165,7 +166,18 @@ class EngineService:
             LOG.exception("Periodic task '%s' failed", name)
 
     def _run_async(self, execution_id: str) -> None:
-        self._runs.submit(self.gate.create_execution, admin_context(), execution_id)
+        self.submit(self.gate.create_execution, admin_context(), execution_id)
+
+    def submit(self, task: Callable[..., object], *args, **kwargs) -> None:
+        """Run ``task`` on the engine's thread pool; its failure goes to the log."""
+        self._runs.submit(self._logged, task, args, kwargs)
+
+    @staticmethod
+    def _logged(task: Callable[..., object], args: tuple, kwargs: dict) -> None:
+        try:
+            task(*args, **kwargs)
+        except Exception:  # nobody waits for the result but the log
+            LOG.exception("Engine task %s failed", getattr(task, "__name__", task))
 
     def _prepare_pending_runtimes(self) -> None:
         """Runtimes still creating or upgrading after a while missed their cast
