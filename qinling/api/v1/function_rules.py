@@ -1,5 +1,5 @@
-"""The rules a function's fields, code and package must follow, and the
-package's lifecycle (kept while a function or version refers to it)."""
+"""The rules a function's fields, code and package must follow, and how its
+package is downloaded."""
 
 from __future__ import annotations
 
@@ -70,19 +70,6 @@ def check_code(code: dict[str, Any], upload: uploads.Upload, orchestrator: str) 
             f"The package's md5 is {upload.package.md5}, not {md5} as code.md5sum says; "
             "the upload was damaged or the checksum is wrong."
         )
-
-
-def release_package(deps: Deps, digest: str | None) -> None:
-    """Delete a stored package once no function or version refers to it."""
-    if not digest:
-        return
-    with deps.db.transaction() as session:
-        users = queries.count(session, models.Function, models.Function.package_digest == digest)
-        users += queries.count(
-            session, models.FunctionVersion, models.FunctionVersion.package_digest == digest
-        )
-    if not users:
-        deps.storage.delete(digest)
 
 
 def stream_package(deps: Deps, resp: falcon.Response, digest: str | None, name: str) -> None:

@@ -17,9 +17,9 @@ from qinling.api.v1.function_rules import (
     check_code,
     check_limits,
     parse_version,
-    release_package,
     stream_package,
 )
+from qinling.api.v1.uploads import release_package
 from qinling.context import RequestContext
 from qinling.db import models, queries
 

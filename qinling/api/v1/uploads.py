@@ -15,6 +15,7 @@ import falcon
 from qinling import exceptions
 from qinling.api import body
 from qinling.api.deps import Deps
+from qinling.db import models, queries
 from qinling.storage import StoredPackage
 from qinling.storage.base import CHUNK_SIZE
 
@@ -30,13 +31,12 @@ class Upload:
 def receive(req: falcon.Request, deps: Deps, schema: dict[str, Any]) -> Upload:
     content_type = (req.content_type or "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        upload = _multipart(req, deps)
-        upload.fields = body.validate(body.coerce(upload.fields, schema), schema)
-        return upload
+        return _multipart(req, deps, schema)
     return Upload(body.read_form(req, schema, max_size=deps.max_body))
 
 
-def _multipart(req: falcon.Request, deps: Deps) -> Upload:
+def _multipart(req: falcon.Request, deps: Deps, schema: dict[str, Any]) -> Upload:
+    """The form's fields, and its package stored; a bad form stores nothing."""
     upload = Upload({})
     try:
         for part in req.get_media():
@@ -48,11 +48,9 @@ def _multipart(req: falcon.Request, deps: Deps) -> Upload:
                 raise exceptions.InputError(f"Field '{part.name}' is given more than once.")
             else:
                 upload.fields[part.name] = _field_text(part)
-    except exceptions.QinlingError:
-        _forget(upload, deps)
-        raise
-    except falcon.HTTPError:
-        _forget(upload, deps)
+        upload.fields = body.validate(body.coerce(upload.fields, schema), schema)
+    except (exceptions.QinlingError, falcon.HTTPError):
+        release_package(deps, upload.package and upload.package.digest)
         raise
     return upload
 
@@ -77,7 +75,15 @@ def _store(stream, deps: Deps) -> StoredPackage:
     return deps.storage.store(chunks(), max_size=deps.conf.storage.max_package_size)
 
 
-def _forget(upload: Upload, deps: Deps) -> None:
-    # Only a package nobody else references may go; the caller knows that,
-    # so a failed request leaves the stored copy for the orphan sweep.
-    upload.package = None
+def release_package(deps: Deps, digest: str | None) -> None:
+    """Delete a stored package once no function or version refers to it
+    (packages are content addressed: others may share it)."""
+    if not digest:
+        return
+    with deps.db.transaction() as session:
+        users = queries.count(session, models.Function, models.Function.package_digest == digest)
+        users += queries.count(
+            session, models.FunctionVersion, models.FunctionVersion.package_digest == digest
+        )
+    if not users:
+        deps.storage.delete(digest)

@@ -9,7 +9,8 @@ from qinling import exceptions
 from qinling.api import body
 from qinling.api.deps import Deps
 from qinling.api.v1 import views
-from qinling.api.v1.function_rules import parse_version, release_package, stream_package
+from qinling.api.v1.function_rules import parse_version, stream_package
+from qinling.api.v1.uploads import release_package
 from qinling.context import RequestContext
 from qinling.db import models, queries
 

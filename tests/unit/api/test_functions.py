@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -237,3 +238,14 @@ def test_execution_leaves_a_warm_worker(api, function):
     api.execute(function["id"], headers=P1)
 
     assert [w["status"] for w in _workers(api, function["id"])] == ["idle"]
+
+
+def test_a_refused_upload_keeps_no_package(api, runtime):
+    form = {"runtime_id": runtime["id"], "code": json.dumps({"source": "package"}), "cpu": "abc"}
+
+    refused = api.send_form("POST", "/v1/functions", form, make_zip({"main.py": "x = 1\n"}))
+
+    assert refused.status_code == 400, refused.text
+    packages = os.path.join(api.conf.state_dir, "packages")
+    stored = [n for _, _, names in os.walk(packages) for n in names if n.endswith(".zip")]
+    assert stored == []
