@@ -80,7 +80,8 @@ def _function(conn: sa.Connection, function_id: str, scope_project: str | None) 
     return function
 
 
-def _check_version(conn: sa.Connection, function_id: str, number: int) -> None:
+def check_version(conn: sa.Connection, function_id: str, number: int) -> None:
+    """NotFound unless the function has version ``number``."""
     found = conn.execute(
         sa.select(_VERSIONS.c.id).where(
             _VERSIONS.c.function_id == function_id, _VERSIONS.c.version_number == number
@@ -114,7 +115,7 @@ def accept(
         raise exceptions.InputError("Either function_id or function_alias is required.")
     function = _function(conn, function_id, scope_project)
     if version:
-        _check_version(conn, function_id, version)
+        check_version(conn, function_id, version)
     now = models.utcnow()
     row = {
         "id": models.new_id(),

@@ -21,6 +21,7 @@ from qinling.api.v1.function_rules import (
 )
 from qinling.api.v1.uploads import release_package
 from qinling.context import RequestContext
+from qinling.db import executions as db_executions
 from qinling.db import models, queries
 
 ENTRY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*\.[A-Za-z_$][A-Za-z0-9_$]*$"
@@ -328,16 +329,8 @@ def resolve_version(deps: Deps, ctx: RequestContext, function_id: str, version: 
         if version is None:
             return 0
         number = parse_version(version)
-        if (
-            number
-            and not session.scalars(
-                sa.select(models.FunctionVersion.id).where(
-                    models.FunctionVersion.function_id == function_id,
-                    models.FunctionVersion.version_number == number,
-                )
-            ).first()
-        ):
-            raise exceptions.NotFound(f"Function {function_id} has no version {number}.")
+        if number:
+            db_executions.check_version(session.connection(), function_id, number)
         return number
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from qinling import exceptions
 from qinling.context import RequestContext
+from qinling.db import executions as db_executions
 from qinling.db import models, queries
 
 
@@ -35,19 +36,8 @@ def resolve(
     function = queries.get(session, models.Function, function_id, ctx, "Function")
     version = function_version or 0
     if version:
-        check_version(session, function.id, version)
+        db_executions.check_version(session.connection(), function.id, version)
     return Target(function.id, version)
-
-
-def check_version(session, function_id: str, number: int) -> None:
-    found = session.scalars(
-        sa.select(models.FunctionVersion.id).where(
-            models.FunctionVersion.function_id == function_id,
-            models.FunctionVersion.version_number == number,
-        )
-    ).first()
-    if not found:
-        raise exceptions.NotFound(f"Function {function_id} has no version {number}.")
 
 
 def get_alias(session, ctx: RequestContext, name: str) -> models.FunctionAlias:
