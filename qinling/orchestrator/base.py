@@ -25,6 +25,10 @@ from typing import Any
 CANCELLED_OUTPUT = "Execution cancelled."
 
 
+# What every driver answers when a function outlives its timeout (Qinling's text).
+TIMEOUT_OUTPUT = "Function execution timeout."
+
+
 class WorkerState(enum.StrEnum):
     """What a worker is doing; the driver moves workers between these."""
 

@@ -25,8 +25,6 @@ from typing import Any
 from qinling import exceptions
 from qinling.orchestrator import base
 
-TIMEOUT_OUTPUT = "Function execution timeout."
-
 
 class _Worker:
     def __init__(self, name: str, spec: base.FunctionSpec) -> None:
@@ -170,7 +168,7 @@ class FakeOrchestrator(base.Orchestrator):
                 )
             return base.ExecutionResult(
                 success=False,
-                output=TIMEOUT_OUTPUT,
+                output=base.TIMEOUT_OUTPUT,
                 duration=float(worker.spec.timeout),
                 cold_start=cold,
                 worker_name=worker.name,

@@ -31,7 +31,6 @@ from qinling.orchestrator.local.worker import Worker, WorkerGone
 
 LOG = logging.getLogger(__name__)
 
-TIMEOUT_OUTPUT = "Function execution timeout."
 _instances = itertools.count(1)
 
 
@@ -339,7 +338,7 @@ class LocalOrchestrator(base.Orchestrator):
                 result.output = base.CANCELLED_OUTPUT
             elif isinstance(exc, TimeoutError):
                 LOG.info("Execution %s timed out on worker %s", request.execution_id, worker.name)
-                result.output, result.duration = TIMEOUT_OUTPUT, float(spec.timeout)
+                result.output, result.duration = base.TIMEOUT_OUTPUT, float(spec.timeout)
             else:
                 self._explain_death(worker, request, result, exc)
             return result, True

@@ -8,27 +8,14 @@ import threading
 import falcon.testing
 import pytest
 
-from qinling import conf as qconf
 from qinling.db import models
-from qinling.engine.manager import EngineManager
 from qinling.orchestrator import base
-from qinling.storage.local import LocalStore
 from tests import processes
 from tests.unit.api.conftest import P1, Api, _new_stack
 from tests.unit.db import rows
-from tests.unit.engine.test_manager import CountingOrchestrator, execution, make_function
+from tests.unit.engine.support import execution, make_function
 
 SLEEPER = "import time\n\ndef main(seconds=0, **kw):\n    time.sleep(seconds)\n    return 'slept'\n"
-
-
-@pytest.fixture
-def manager(database, tmp_path):
-    """An engine manager on the fake driver, as in test_manager."""
-    conf = qconf.new_config([])
-    conf.set_override("state_dir", str(tmp_path))
-    orchestrator, store = CountingOrchestrator(), LocalStore(conf)
-    yield EngineManager(conf, database, orchestrator, store), orchestrator, store
-    orchestrator.stop()
 
 
 def add_execution(database, function_id: str, **values) -> str:
