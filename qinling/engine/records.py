@@ -87,19 +87,21 @@ COUNT_UPDATE = (
 )
 
 
+# The columns set are those of the parameters: one statement serves the
+# run's end, a cancel and the reaper, each compiled once and cached.
+END_RUNNING = sa.update(EXECUTIONS).where(
+    EXECUTIONS.c.id == sa.bindparam("execution_id"),
+    EXECUTIONS.c.status == states.ExecutionStatus.RUNNING,
+)
+
+
 def end_running(conn: sa.Connection, execution_id: str, **values: Any) -> bool:
     """Record how an execution ended, unless it already has.
 
     The one conditional UPDATE that decides every race over an execution's
     end: its run finishing, a cancel, the reaper. False: another won.
     """
-    ended = conn.execute(
-        sa.update(EXECUTIONS)
-        .where(
-            EXECUTIONS.c.id == execution_id, EXECUTIONS.c.status == states.ExecutionStatus.RUNNING
-        )
-        .values(**values)
-    )
+    ended = conn.execute(END_RUNNING, {"execution_id": execution_id, **values})
     return ended.rowcount == 1
 
 
