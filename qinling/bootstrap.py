@@ -11,8 +11,10 @@ from collections.abc import Callable
 from qinling import conf as qconf
 from qinling import exceptions, logs, storage
 from qinling.api.app import create_app
+from qinling.api.invoker import EngineInvoker
 from qinling.db.session import Database
 from qinling.engine.client import InProcessEngineClient
+from qinling.engine.invoker import ClaimingInvoker
 from qinling.engine.rpcapi import EngineRPCClient
 from qinling.engine.service import EngineService
 
@@ -62,7 +64,10 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     engine = EngineService(conf, db, store, orchestrator)
     engine.start()
     client = InProcessEngineClient(engine.gate, submit=engine.submit)
-    app = create_app(conf, db=db, engine=client, storage=store)
+    execution_invoker = ClaimingInvoker(
+        db, engine.manager, engine.gate, fallback=EngineInvoker(db, client)
+    )
+    app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
         client.shutdown()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from qinling.api import errors, middleware, openapi, policy, root, trusts, v1
+from qinling.api import errors, invoker, middleware, openapi, policy, root, trusts, v1
 from qinling.api.deps import Deps
 
 
@@ -17,14 +17,25 @@ def create_app(
     enforcer: policy.Enforcer | None = None,
     trust_store: trusts.TrustStore | None = None,
     extra_middleware: list | None = None,
+    execution_invoker: invoker.Invoker | None = None,
 ):
-    """The WSGI app: Falcon alone with ``noauth``, behind ``auth_token`` with ``keystone``."""
+    """The WSGI app: Falcon alone with ``noauth``, behind ``auth_token`` with ``keystone``.
+
+    ``execution_invoker``: how executions run (see ``api.invoker``); by
+    default accepted here and handed to ``engine``.
+    """
     enforcer = enforcer or policy.Enforcer(conf)
     keystone = conf.auth_strategy == "keystone"
     if trust_store is None:
         trust_store = trusts.KeystoneTrusts(conf) if keystone else trusts.NoTrusts()
     deps = Deps(
-        conf=conf, db=db, engine=engine, storage=storage, policy=enforcer, trusts=trust_store
+        conf=conf,
+        db=db,
+        engine=engine,
+        storage=storage,
+        policy=enforcer,
+        trusts=trust_store,
+        invoker=execution_invoker or invoker.EngineInvoker(db, engine),
     )
     context = (
         middleware.KeystoneContext(enforcer.is_admin) if keystone else middleware.NoAuthContext()

@@ -6,6 +6,7 @@ import dataclasses
 
 import falcon
 
+from qinling.api.invoker import Invoker
 from qinling.api.policy import Enforcer
 from qinling.api.trusts import TrustStore
 from qinling.db.session import Database
@@ -21,6 +22,7 @@ class Deps:
     storage: PackageStore
     policy: Enforcer
     trusts: TrustStore
+    invoker: Invoker
 
     def base_url(self, req: falcon.Request) -> str:
         return (self.conf.api.public_url or req.prefix).rstrip("/")

@@ -7,8 +7,10 @@ Core statements on one connection: this is on the path of every execution.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import random
+import types
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +36,28 @@ class Accepted:
     @property
     def id(self) -> str:
         return self.row["id"]
+
+    def as_object(self) -> types.SimpleNamespace:
+        """The row with its columns as attributes, as views take rows."""
+        return types.SimpleNamespace(**self.row)
+
+
+@dataclasses.dataclass(frozen=True)
+class Order:
+    """An execution as a caller asks for it, before it is accepted.
+
+    ``alias`` is looked up in ``alias_project``; the function must belong to
+    ``scope_project`` unless that is None (admins, the engine, webhooks).
+    """
+
+    function_id: str | None
+    version: int | None
+    alias: str | None
+    input: Any
+    sync: bool
+    description: str | None
+    alias_project: str | None = None
+    scope_project: str | None = None
 
 
 def encode_input(value: Any) -> str | None:
@@ -111,11 +135,14 @@ def accept(
     description: str | None,
     alias_project: str | None = None,
     scope_project: str | None = None,
+    claim_host: str | None = None,
 ) -> Accepted:
     """Insert a ``running`` execution; NotFound if its target is not there.
 
     ``alias`` is looked up in ``alias_project``; the function must belong to
     ``scope_project`` unless that is None (admins, the engine, webhooks).
+    With ``claim_host`` the row is inserted already started by that engine:
+    for a caller that runs it at once, so that no other engine may take it.
     """
     if alias:
         target = _alias(conn, alias_project or "", alias)
@@ -143,6 +170,33 @@ def accept(
         "init_duration": None,
         "duration": None,
         "memory_peak": None,
+        "started_at": now if claim_host else None,
+        "engine_host": claim_host,
     }
     conn.execute(_INSERT, row)
     return Accepted(row, function.timeout)
+
+
+def accept_order(conn: sa.Connection, order: Order, *, claim_host: str | None = None) -> Accepted:
+    return accept(conn, **vars(order), claim_host=claim_host)
+
+
+def settled(db, accepted: Accepted, outcome: dict[str, Any] | None) -> Any:
+    """The execution after its run, as an object with the row's columns.
+
+    ``outcome``: the fields its engine recorded; None when the run was
+    recorded elsewhere (another engine, the reaper): the row is read back.
+    """
+    if outcome is None:
+        with db.transaction() as session:
+            found = session.get(models.Execution, accepted.id)
+            return found
+    recorded = outcome | {"updated_at": _as_time(outcome.get("updated_at"))}
+    return types.SimpleNamespace(**(accepted.row | recorded))
+
+
+def _as_time(value: Any) -> datetime.datetime | None:
+    """RPC carries times as ISO text."""
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value)
+    return value

@@ -6,6 +6,7 @@ convention) and small keyword arguments: ids, never rows.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from qinling import exceptions, rpc, states
 from qinling.context import RequestContext
+from qinling.db import executions as db_executions
 from qinling.db import models
 from qinling.db.session import Database
 from qinling.engine import credentials, records, specs
@@ -25,6 +27,19 @@ from qinling.storage import PackageStore
 LOG = logging.getLogger(__name__)
 
 CANCELLED_MESSAGE = "Execution cancelled at a user's request."
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    """An execution accepted and claimed by this engine, ready to run.
+
+    ``spec`` is None when it cannot run; ``error`` then says why.
+    """
+
+    accepted: db_executions.Accepted
+    spec: base.FunctionSpec | None
+    request: base.ExecutionRequest
+    error: str | None
 
 
 class EngineManager:
@@ -114,14 +129,48 @@ class EngineManager:
         Returns the recorded fields (JSON-safe, for RPC callers), or None when
         this engine did not run it (already final, or claimed elsewhere).
         """
-        started = time.perf_counter()
         try:
             spec, request = self._load_execution(execution_id)
         except exceptions.QinlingError as err:
             return self._finish(execution_id, states.ExecutionStatus.ERROR, output=err.message)
         if spec is None:
             return None
-        loaded = time.perf_counter()
+        return self.run_claimed(ctx, spec, request)
+
+    def accept_claimed(self, order: db_executions.Order) -> Claimed:
+        """Accept an execution this engine runs at once: inserted, claimed and
+        loaded in one transaction (the warm path of a sync call in process).
+
+        Raises what ``accept`` raises (nothing is inserted then); a function
+        that cannot run (its runtime not available, ...) is accepted and its
+        ``error`` is returned for ``end_unrunnable``.
+        """
+        with self._db.connection() as conn:
+            accepted = db_executions.accept_order(conn, order, claim_host=self._conf.engine.host)
+            row = accepted.row
+            function = conn.execute(
+                records.FUNCTION_QUERY,
+                {"function_id": row["function_id"], "version": row["function_version"]},
+            ).first()
+            try:
+                if function is None:
+                    raise exceptions.NotFound("The function was deleted before it ran.")
+                spec = self._function_spec(conn, function)
+            except exceptions.QinlingError as err:
+                return Claimed(accepted, None, base.ExecutionRequest(accepted.id), err.message)
+            conn.execute(records.COUNT_UPDATE, {"function_id": row["function_id"]})
+        request = self._request(accepted.id, row["input"], function)
+        return Claimed(accepted, spec, request, None)
+
+    def end_unrunnable(self, execution_id: str, message: str) -> dict[str, Any] | None:
+        return self._finish(execution_id, states.ExecutionStatus.ERROR, output=message)
+
+    def run_claimed(
+        self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
+    ) -> dict[str, Any] | None:
+        """Run an execution this engine has claimed and record how it ended."""
+        execution_id = request.execution_id
+        started = time.perf_counter()
         try:
             self._ensure_pool(spec.runtime)
             result = self._orchestrator.run_execution(spec, request)
@@ -133,10 +182,9 @@ class EngineManager:
         ran = time.perf_counter()
         outcome = self._record(execution_id, spec, result)
         LOG.debug(
-            "Execution %s: loaded in %.2f ms, ran in %.2f ms, recorded in %.2f ms",
+            "Execution %s: ran in %.2f ms, recorded in %.2f ms",
             execution_id,
-            (loaded - started) * 1000,
-            (ran - loaded) * 1000,
+            (ran - started) * 1000,
             (time.perf_counter() - ran) * 1000,
         )
         return outcome
@@ -161,9 +209,13 @@ class EngineManager:
                 )
             spec = self._function_spec(conn, row)
             conn.execute(records.COUNT_UPDATE, {"function_id": row.function_id})
-        return spec, base.ExecutionRequest(
+        return spec, self._request(execution_id, row.input, row)
+
+    def _request(self, execution_id: str, raw_input: str | None, row) -> base.ExecutionRequest:
+        """``row``: the function's columns as ``records.FUNCTION_QUERY`` returns them."""
+        return base.ExecutionRequest(
             execution_id=execution_id,
-            input=records.decode_input(row.input),
+            input=records.decode_input(raw_input),
             context={
                 "execution_id": execution_id,
                 "function_id": row.function_id,

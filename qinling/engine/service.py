@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent import futures
 
 import oslo_messaging as messaging
@@ -27,6 +28,7 @@ LOG = logging.getLogger(__name__)
 
 # After the drain deadline: how long killed executions get to record their end.
 _AFTER_KILL_WAIT = 5.0
+STOPPING_MESSAGE = "The engine was stopping and did not start this execution; run it again."
 
 
 class Gate:
@@ -49,17 +51,36 @@ class Gate:
         return getattr(self._manager, name)
 
     def create_execution(self, ctx, execution_id: str):
+        with self._running(execution_id) as admitted:
+            return self._manager.create_execution(ctx, execution_id) if admitted else None
+
+    def run_claimed(self, ctx, spec, request):
+        """Run an execution claimed at acceptance (see ``EngineManager.accept_claimed``).
+
+        Claimed already, it would wait for the reaper if left alone here: a
+        stopping engine ends it at once with a message instead.
+        """
+        with self._running(request.execution_id) as admitted:
+            if admitted:
+                return self._manager.run_claimed(ctx, spec, request)
+        return self._manager.end_unrunnable(request.execution_id, STOPPING_MESSAGE)
+
+    @contextlib.contextmanager
+    def _running(self, execution_id: str) -> Iterator[bool]:
         with self._idle:
             if self._closed:
-                LOG.info("Execution %s left for another engine: this one is stopping", execution_id)
-                return None
-            self._in_flight += 1
+                LOG.info("Execution %s not started here: this engine is stopping", execution_id)
+                admitted = False
+            else:
+                admitted = True
+                self._in_flight += 1
         try:
-            return self._manager.create_execution(ctx, execution_id)
+            yield admitted
         finally:
-            with self._idle:
-                self._in_flight -= 1
-                self._idle.notify_all()
+            if admitted:
+                with self._idle:
+                    self._in_flight -= 1
+                    self._idle.notify_all()
 
     def close(self) -> None:
         with self._idle:

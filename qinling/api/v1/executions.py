@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
-import time
-import types
 from typing import Any
 
 import falcon
@@ -86,44 +83,19 @@ def run(
     description: str | None,
     scoped: bool = True,
 ) -> dict[str, Any]:
-    """Accept an execution (a ``running`` row), hand it to the engine, and
-    return the row as it stands afterwards (final when ``sync``)."""
-    started = time.perf_counter()
-    with deps.db.connection() as conn:
-        accepted = db_executions.accept(
-            conn,
-            function_id=function_id,
-            version=version,
-            alias=alias,
-            input=input,
-            sync=sync,
-            description=description,
-            alias_project=ctx.project_id,
-            scope_project=ctx.project_id if scoped and not ctx.is_admin else None,
-        )
-    accepted_at = time.perf_counter()
-    outcome = deps.engine.create_execution(ctx, accepted.id, sync=sync, timeout=accepted.timeout)
-    LOG.debug(
-        "Execution %s accepted in %.2f ms, engine answered in %.2f ms (request %s)",
-        accepted.id,
-        (accepted_at - started) * 1000,
-        (time.perf_counter() - accepted_at) * 1000,
-        ctx.request_id,
+    """Accept an execution and have it run; the row as it stands afterwards
+    (final when ``sync``), as the API shows it."""
+    order = db_executions.Order(
+        function_id=function_id,
+        version=version,
+        alias=alias,
+        input=input,
+        sync=sync,
+        description=description,
+        alias_project=ctx.project_id,
+        scope_project=ctx.project_id if scoped and not ctx.is_admin else None,
     )
-    row = accepted.row
-    if sync and not outcome:
-        # The engine skipped it or ran it elsewhere: read what was recorded.
-        with deps.db.transaction() as session:
-            return views.execution(session.get(models.Execution, accepted.id))
-    if outcome:
-        row = row | outcome | {"updated_at": _parse_time(outcome.get("updated_at"))}
-    return views.execution(types.SimpleNamespace(**row))
-
-
-def _parse_time(value: Any) -> datetime.datetime | None:
-    if isinstance(value, str):
-        return datetime.datetime.fromisoformat(value)
-    return value
+    return views.execution(deps.invoker.invoke(ctx, order))
 
 
 class Executions:

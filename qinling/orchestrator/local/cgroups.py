@@ -174,6 +174,7 @@ class WorkerCgroup:
         self.version = version
         self.dirs = dirs
         self.memory = 0
+        self._peak_fd = -1
 
     def _file(self, controller: str, name: str) -> str:
         return os.path.join(self.dirs["unified" if self.version == 2 else controller], name)
@@ -235,16 +236,32 @@ class WorkerCgroup:
             pass
         return 0
 
+    def _peak_file(self) -> int:
+        """The memory peak file, opened once: it is reset and read around
+        every execution, and opening a cgroup file costs more than reading it."""
+        if self._peak_fd < 0:
+            name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+            self._peak_fd = os.open(self._file("memory", name), os.O_RDWR | os.O_CLOEXEC)
+        return self._peak_fd
+
     def memory_peak(self) -> int | None:
-        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
         try:
-            return int(_read(self._file("memory", name)))
+            return int(os.pread(self._peak_file(), 64, 0))
         except (OSError, ValueError):
             return None
 
     def reset_memory_peak(self) -> None:
-        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
-        _try_write(self._file("memory", name), 0)
+        # v1 sets the peak to the current usage; v2 (6.12+) starts a new peak
+        # for this open file only, which is why the same descriptor reads it.
+        try:
+            os.pwrite(self._peak_file(), b"0", 0)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self._peak_fd >= 0:
+            os.close(self._peak_fd)
+            self._peak_fd = -1
 
     def kill(self) -> None:
         """SIGKILL every process left in the cgroup."""
@@ -259,6 +276,7 @@ class WorkerCgroup:
 
     def remove(self, wait: float = 5.0) -> bool:
         """Remove the directories; True when none is left."""
+        self.close()
         deadline = time.monotonic() + wait
         left = [p for p in set(self.dirs.values()) if os.path.isdir(p)]
         while left:

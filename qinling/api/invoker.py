@@ -1,0 +1,59 @@
+"""The one seam between the API's resources and the path that runs an execution.
+
+Resources (executions, webhooks) build an ``Order`` and call ``invoke``; what
+happens then depends on how the service is deployed (DESIGN section 4):
+``EngineInvoker`` accepts the execution here and hands it to the engine
+client (RPC in ``qinling-api``, in process in ``qinling-server``); the
+engine's own invokers (``qinling.engine.invoker``) take shorter paths where
+the API can reach the engine's data path directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Protocol
+
+from qinling.context import RequestContext
+from qinling.db import executions as db_executions
+from qinling.db.session import Database
+from qinling.engine.client import EngineClient
+
+LOG = logging.getLogger(__name__)
+
+
+class Invoker(Protocol):
+    def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
+        """Accept ``order`` and, when it is sync, run it.
+
+        Returns the execution as an object with the row's columns as
+        attributes: final when sync, ``running`` otherwise. Raises what
+        ``db.executions.accept`` raises; nothing is accepted then.
+        """
+
+
+class EngineInvoker:
+    """Accept in the API's database transaction, then hand over to the engine."""
+
+    def __init__(self, db: Database, engine: EngineClient) -> None:
+        self._db = db
+        self._engine = engine
+
+    def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
+        started = time.perf_counter()
+        with self._db.connection() as conn:
+            accepted = db_executions.accept_order(conn, order)
+        accepted_at = time.perf_counter()
+        outcome = self._engine.create_execution(
+            ctx, accepted.id, sync=order.sync, timeout=accepted.timeout
+        )
+        LOG.debug(
+            "Execution %s accepted in %.2f ms, engine answered in %.2f ms (request %s)",
+            accepted.id,
+            (accepted_at - started) * 1000,
+            (time.perf_counter() - accepted_at) * 1000,
+            ctx.request_id,
+        )
+        if not order.sync:
+            return accepted.as_object()
+        return db_executions.settled(self._db, accepted, outcome)
