@@ -32,7 +32,7 @@ class ClaimingInvoker:
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         if not order.sync:
             return self._fallback.invoke(ctx, order)
-        claimed = self._manager.accept_claimed(order)
+        claimed = self._manager.loader.accept_claimed(order)
         if claimed.spec is None:
             outcome = self._manager.end_unrunnable(claimed.accepted.id, claimed.error or "")
         else:

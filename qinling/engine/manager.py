@@ -6,7 +6,6 @@ convention) and small keyword arguments: ids, never rows.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -17,29 +16,16 @@ import sqlalchemy as sa
 
 from qinling import exceptions, rpc, states
 from qinling.context import RequestContext
-from qinling.db import executions as db_executions
 from qinling.db import models
 from qinling.db.session import Database
 from qinling.engine import credentials, records, specs
+from qinling.engine.loader import ExecutionLoader
 from qinling.orchestrator import base
 from qinling.storage import PackageStore
 
 LOG = logging.getLogger(__name__)
 
 CANCELLED_MESSAGE = "Execution cancelled at a user's request."
-
-
-@dataclasses.dataclass(frozen=True)
-class Claimed:
-    """An execution accepted and claimed by this engine, ready to run.
-
-    ``spec`` is None when it cannot run; ``error`` then says why.
-    """
-
-    accepted: db_executions.Accepted
-    spec: base.FunctionSpec | None
-    request: base.ExecutionRequest
-    error: str | None
 
 
 class EngineManager:
@@ -57,7 +43,7 @@ class EngineManager:
         self._db = db
         self._orchestrator = orchestrator
         self._storage = storage
-        self._credentials = owner_credentials or credentials.load(conf)
+        self.loader = ExecutionLoader(conf, db, storage, owner_credentials)
         # Runtime id -> image of the pools this engine has prepared. Every
         # engine needs its own pools: one that missed a runtime's creation
         # (started later, or the cast went elsewhere) prepares it on first use.
@@ -130,40 +116,17 @@ class EngineManager:
         this engine did not run it (already final, or claimed elsewhere).
         """
         try:
-            spec, request = self._load_execution(execution_id)
+            spec, request = self.loader.claim_and_load(execution_id)
         except exceptions.QinlingError as err:
-            return self._finish(execution_id, states.ExecutionStatus.ERROR, output=err.message)
+            return records.finish(
+                self._db, execution_id, states.ExecutionStatus.ERROR, output=err.message
+            )
         if spec is None:
             return None
         return self.run_claimed(ctx, spec, request)
 
-    def accept_claimed(self, order: db_executions.Order) -> Claimed:
-        """Accept an execution this engine runs at once: inserted, claimed and
-        loaded in one transaction (the warm path of a sync call in process).
-
-        Raises what ``accept`` raises (nothing is inserted then); a function
-        that cannot run (its runtime not available, ...) is accepted and its
-        ``error`` is returned for ``end_unrunnable``.
-        """
-        with self._db.connection() as conn:
-            accepted = db_executions.accept_order(conn, order, claim_host=self._conf.engine.host)
-            row = accepted.row
-            function = conn.execute(
-                records.FUNCTION_QUERY,
-                {"function_id": row["function_id"], "version": row["function_version"]},
-            ).first()
-            try:
-                if function is None:
-                    raise exceptions.NotFound("The function was deleted before it ran.")
-                spec = self._function_spec(conn, function)
-            except exceptions.QinlingError as err:
-                return Claimed(accepted, None, base.ExecutionRequest(accepted.id), err.message)
-            conn.execute(records.COUNT_UPDATE, {"function_id": row["function_id"]})
-        request = self._request(accepted.id, row["input"], function)
-        return Claimed(accepted, spec, request, None)
-
     def end_unrunnable(self, execution_id: str, message: str) -> dict[str, Any] | None:
-        return self._finish(execution_id, states.ExecutionStatus.ERROR, output=message)
+        return records.finish(self._db, execution_id, states.ExecutionStatus.ERROR, output=message)
 
     def run_claimed(
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
@@ -180,7 +143,7 @@ class EngineManager:
             LOG.exception("Execution %s: the orchestrator failed", execution_id)
             result = base.ExecutionResult(success=False, platform_error=f"Platform error: {err}")
         ran = time.perf_counter()
-        outcome = self._record(execution_id, spec, result)
+        outcome = records.record(self._db, execution_id, result)
         LOG.debug(
             "Execution %s: ran in %.2f ms, recorded in %.2f ms",
             execution_id,
@@ -188,144 +151,6 @@ class EngineManager:
             (time.perf_counter() - ran) * 1000,
         )
         return outcome
-
-    def _load_execution(
-        self, execution_id: str
-    ) -> tuple[base.FunctionSpec | None, base.ExecutionRequest]:
-        """Claim the execution and read what running it needs, in one transaction.
-
-        Core statements, not the ORM: this is the warm path of every execution.
-        """
-        with self._db.connection() as conn:
-            if not self._claim(conn, execution_id):
-                LOG.info(
-                    "Execution %s is gone, final or taken by another engine; skipped", execution_id
-                )
-                return None, base.ExecutionRequest(execution_id)
-            row = conn.execute(records.EXECUTION_QUERY, {"id": execution_id}).first()
-            if row is None or row.function_id is None:
-                raise exceptions.NotFound(
-                    "The function of this execution was deleted before it ran."
-                )
-            spec = self._function_spec(conn, row)
-            conn.execute(records.COUNT_UPDATE, {"function_id": row.function_id})
-        return spec, self._request(execution_id, row.input, row)
-
-    def _request(self, execution_id: str, raw_input: str | None, row) -> base.ExecutionRequest:
-        """``row``: the function's columns as ``records.FUNCTION_QUERY`` returns them."""
-        return base.ExecutionRequest(
-            execution_id=execution_id,
-            input=records.decode_input(raw_input),
-            context={
-                "execution_id": execution_id,
-                "function_id": row.function_id,
-                "function_version": row.function_version,
-                "project_id": row.project_id,
-                **self._owner_credentials(execution_id, row),
-            },
-        )
-
-    def _owner_credentials(self, execution_id: str, row) -> dict[str, Any]:
-        """A token of the function's owner; without it the function still runs."""
-        try:
-            return self._credentials.for_function(row.project_id, row.trust_id)
-        except exceptions.QinlingError as err:
-            LOG.warning("Execution %s runs without OpenStack credentials: %s", execution_id, err)
-            return {}
-
-    def _function_spec(self, conn, row) -> base.FunctionSpec:
-        """The spec of the function (version) in ``row``; its runtime must be ready."""
-        source = row
-        if row.function_version:
-            version = {"function_id": row.function_id, "number": row.function_version}
-            source = conn.execute(records.VERSION_QUERY, version).first()
-            if source is None:
-                raise exceptions.NotFound(
-                    f"Function {row.function_id} has no version {row.function_version}."
-                )
-        runtime = conn.execute(records.RUNTIME_QUERY, {"id": source.runtime_id}).first()
-        if runtime is None:
-            raise exceptions.NotFound(f"The runtime of function {row.function_id} is gone.")
-        if runtime.status != states.RuntimeStatus.AVAILABLE:
-            raise exceptions.Conflict(f"Runtime {runtime.id} is {runtime.status}, not available.")
-        return specs.function_spec(
-            row,
-            source,
-            runtime,
-            package_path=self._package_path(source.package_digest),
-            default_concurrency=self._conf.engine.function_concurrency,
-        )
-
-    def _package_path(self, digest: str | None) -> str | None:
-        if not digest:
-            return None
-        path = self._storage.local_path(digest)
-        if path is None:
-            raise exceptions.NotFound("The function's package is missing from the store.")
-        return path
-
-    def _claim(self, conn, execution_id: str) -> bool:
-        """Take an accepted execution for this engine, at most once overall.
-
-        A redelivered or re-dispatched execution (see ``reaper``) may reach
-        several engines; only the one whose conditional UPDATE matches runs it.
-        """
-        claimed = conn.execute(
-            records.CLAIM,
-            {"execution_id": execution_id, "now": models.utcnow(), "host": self._conf.engine.host},
-        )
-        return claimed.rowcount == 1
-
-    def _record(
-        self, execution_id: str, spec: base.FunctionSpec, result: base.ExecutionResult
-    ) -> dict[str, Any] | None:
-        if result.platform_error:
-            status = states.ExecutionStatus.ERROR
-            output: Any = result.platform_error
-        else:
-            status = (
-                states.ExecutionStatus.SUCCESS if result.success else states.ExecutionStatus.FAILED
-            )
-            output = result.output
-        return self._finish(
-            execution_id,
-            status,
-            output=output,
-            duration=result.duration,
-            logs=result.logs,
-            cold_start=result.cold_start,
-            init_duration=result.init_duration,
-            memory_peak=result.memory_peak,
-        )
-
-    def _finish(
-        self,
-        execution_id: str,
-        status: states.ExecutionStatus,
-        *,
-        output: Any,
-        duration: float = 0.0,
-        logs: str = "",
-        **extra: Any,
-    ) -> dict[str, Any] | None:
-        result = records.encode_result(output, duration)
-        values = dict(
-            status=status,
-            result=result,
-            logs=records.cap(logs, records.MAX_LOG_CHARS),
-            duration=round(duration, 6),
-            finished_at=models.utcnow(),
-            **extra,
-        )
-        with self._db.connection() as conn:
-            ended = records.end_running(
-                conn, execution_id, **values, updated_at=values["finished_at"]
-            )
-        LOG.info("Execution %s ended %s", execution_id, status)
-        if not ended:
-            return None
-        outcome = {k: v for k, v in values.items() if k not in ("logs", "finished_at")}
-        return outcome | {"status": str(status), "updated_at": values["finished_at"].isoformat()}
 
     def cancel_execution(self, ctx: RequestContext, execution_id: str) -> bool:
         """End a running execution as ``cancelled``, then stop its worker.
@@ -353,17 +178,8 @@ class EngineManager:
 
     # Workers ------------------------------------------------------------
 
-    def _spec_for(self, function_id: str, version: int) -> base.FunctionSpec:
-        with self._db.connection() as conn:
-            row = conn.execute(
-                records.FUNCTION_QUERY, {"function_id": function_id, "version": version}
-            ).first()
-            if row is None:
-                raise exceptions.NotFound.of("Function", function_id)
-            return self._function_spec(conn, row)
-
     def scale_up(self, ctx: RequestContext, function_id: str, version: int, count: int) -> None:
-        spec = self._spec_for(function_id, version)
+        spec = self.loader.spec_for(function_id, version)
         self._ensure_pool(spec.runtime)
         self._orchestrator.scale_up(spec, count)
 

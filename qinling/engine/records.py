@@ -7,12 +7,17 @@ per statement would dominate.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 
 from qinling import states
 from qinling.db import models
+from qinling.db.session import Database
+from qinling.orchestrator import base
+
+LOG = logging.getLogger(__name__)
 
 # Results and logs beyond these are cut, with a note saying so.
 MAX_LOG_CHARS = 1024 * 1024
@@ -130,3 +135,54 @@ def encode_result(output: Any, duration: float) -> str:
         note = f"[output cut: it was {len(encoded)} characters, more than {MAX_OUTPUT_CHARS}]"
         encoded = json.dumps({"duration": round(duration, 3), "output": note})
     return encoded
+
+
+def record(db: Database, execution_id: str, result: base.ExecutionResult) -> dict[str, Any] | None:
+    """Record how a run ended (see ``finish``)."""
+    if result.platform_error:
+        status = states.ExecutionStatus.ERROR
+        output: Any = result.platform_error
+    else:
+        status = states.ExecutionStatus.SUCCESS if result.success else states.ExecutionStatus.FAILED
+        output = result.output
+    return finish(
+        db,
+        execution_id,
+        status,
+        output=output,
+        duration=result.duration,
+        logs=result.logs,
+        cold_start=result.cold_start,
+        init_duration=result.init_duration,
+        memory_peak=result.memory_peak,
+    )
+
+
+def finish(
+    db: Database,
+    execution_id: str,
+    status: states.ExecutionStatus,
+    *,
+    output: Any,
+    duration: float = 0.0,
+    logs: str = "",
+    **extra: Any,
+) -> dict[str, Any] | None:
+    """End a running execution; the recorded fields (JSON-safe, for RPC
+    callers), or None when it had already ended (a cancel, the reaper)."""
+    result = encode_result(output, duration)
+    values = dict(
+        status=status,
+        result=result,
+        logs=cap(logs, MAX_LOG_CHARS),
+        duration=round(duration, 6),
+        finished_at=models.utcnow(),
+        **extra,
+    )
+    with db.connection() as conn:
+        ended = end_running(conn, execution_id, **values, updated_at=values["finished_at"])
+    LOG.info("Execution %s ended %s", execution_id, status)
+    if not ended:
+        return None
+    outcome = {k: v for k, v in values.items() if k not in ("logs", "finished_at")}
+    return outcome | {"status": str(status), "updated_at": values["finished_at"].isoformat()}

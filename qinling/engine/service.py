@@ -55,7 +55,7 @@ class Gate:
             return self._manager.create_execution(ctx, execution_id) if admitted else None
 
     def run_claimed(self, ctx, spec, request):
-        """Run an execution claimed at acceptance (see ``EngineManager.accept_claimed``).
+        """Run an execution claimed at acceptance (see ``ExecutionLoader.accept_claimed``).
 
         Claimed already, it would wait for the reaper if left alone here: a
         stopping engine ends it at once with a message instead.

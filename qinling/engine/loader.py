@@ -1,0 +1,171 @@
+"""Reading what running an execution needs: claim, function spec, owner token.
+
+Shared by the engine, which runs executions, and by API processes that
+accept and claim a sync execution before handing it to the engine's data
+socket (``qinling.engine.data_socket``). Core statements, not the ORM:
+this is the warm path of every execution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from qinling import exceptions, states
+from qinling.db import executions as db_executions
+from qinling.db import models
+from qinling.db.session import Database
+from qinling.engine import credentials, records, specs
+from qinling.orchestrator import base
+from qinling.storage import PackageStore
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    """An execution accepted and claimed by this engine, ready to run.
+
+    ``spec`` is None when it cannot run; ``error`` then says why.
+    """
+
+    accepted: db_executions.Accepted
+    spec: base.FunctionSpec | None
+    request: base.ExecutionRequest
+    error: str | None
+
+
+class ExecutionLoader:
+    def __init__(
+        self,
+        conf,
+        db: Database,
+        storage: PackageStore,
+        owner_credentials: credentials.FunctionCredentials | None = None,
+    ) -> None:
+        self._conf = conf
+        self._db = db
+        self._storage = storage
+        self._credentials = owner_credentials or credentials.load(conf)
+
+    def accept_claimed(self, order: db_executions.Order) -> Claimed:
+        """Accept an execution this engine runs at once: inserted, claimed and
+        loaded in one transaction (the warm path of a sync call in process).
+
+        Raises what ``accept`` raises (nothing is inserted then); a function
+        that cannot run (its runtime not available, ...) is accepted and its
+        ``error`` is returned for ``end_unrunnable``.
+        """
+        with self._db.connection() as conn:
+            accepted = db_executions.accept_order(conn, order, claim_host=self._conf.engine.host)
+            row = accepted.row
+            function = conn.execute(
+                records.FUNCTION_QUERY,
+                {"function_id": row["function_id"], "version": row["function_version"]},
+            ).first()
+            try:
+                if function is None:
+                    raise exceptions.NotFound("The function was deleted before it ran.")
+                spec = self._function_spec(conn, function)
+            except exceptions.QinlingError as err:
+                return Claimed(accepted, None, base.ExecutionRequest(accepted.id), err.message)
+            conn.execute(records.COUNT_UPDATE, {"function_id": row["function_id"]})
+        request = self._request(accepted.id, row["input"], function)
+        return Claimed(accepted, spec, request, None)
+
+    def claim_and_load(
+        self, execution_id: str
+    ) -> tuple[base.FunctionSpec | None, base.ExecutionRequest]:
+        """Claim the execution and read what running it needs, in one transaction.
+
+        Core statements, not the ORM: this is the warm path of every execution.
+        """
+        with self._db.connection() as conn:
+            if not self._claim(conn, execution_id):
+                LOG.info(
+                    "Execution %s is gone, final or taken by another engine; skipped", execution_id
+                )
+                return None, base.ExecutionRequest(execution_id)
+            row = conn.execute(records.EXECUTION_QUERY, {"id": execution_id}).first()
+            if row is None or row.function_id is None:
+                raise exceptions.NotFound(
+                    "The function of this execution was deleted before it ran."
+                )
+            spec = self._function_spec(conn, row)
+            conn.execute(records.COUNT_UPDATE, {"function_id": row.function_id})
+        return spec, self._request(execution_id, row.input, row)
+
+    def _request(self, execution_id: str, raw_input: str | None, row) -> base.ExecutionRequest:
+        """``row``: the function's columns as ``records.FUNCTION_QUERY`` returns them."""
+        return base.ExecutionRequest(
+            execution_id=execution_id,
+            input=records.decode_input(raw_input),
+            context={
+                "execution_id": execution_id,
+                "function_id": row.function_id,
+                "function_version": row.function_version,
+                "project_id": row.project_id,
+                **self._owner_credentials(execution_id, row),
+            },
+        )
+
+    def _owner_credentials(self, execution_id: str, row) -> dict[str, Any]:
+        """A token of the function's owner; without it the function still runs."""
+        try:
+            return self._credentials.for_function(row.project_id, row.trust_id)
+        except exceptions.QinlingError as err:
+            LOG.warning("Execution %s runs without OpenStack credentials: %s", execution_id, err)
+            return {}
+
+    def _function_spec(self, conn, row) -> base.FunctionSpec:
+        """The spec of the function (version) in ``row``; its runtime must be ready."""
+        source = row
+        if row.function_version:
+            version = {"function_id": row.function_id, "number": row.function_version}
+            source = conn.execute(records.VERSION_QUERY, version).first()
+            if source is None:
+                raise exceptions.NotFound(
+                    f"Function {row.function_id} has no version {row.function_version}."
+                )
+        runtime = conn.execute(records.RUNTIME_QUERY, {"id": source.runtime_id}).first()
+        if runtime is None:
+            raise exceptions.NotFound(f"The runtime of function {row.function_id} is gone.")
+        if runtime.status != states.RuntimeStatus.AVAILABLE:
+            raise exceptions.Conflict(f"Runtime {runtime.id} is {runtime.status}, not available.")
+        return specs.function_spec(
+            row,
+            source,
+            runtime,
+            package_path=self._package_path(source.package_digest),
+            default_concurrency=self._conf.engine.function_concurrency,
+        )
+
+    def _package_path(self, digest: str | None) -> str | None:
+        if not digest:
+            return None
+        path = self._storage.local_path(digest)
+        if path is None:
+            raise exceptions.NotFound("The function's package is missing from the store.")
+        return path
+
+    def _claim(self, conn, execution_id: str) -> bool:
+        """Take an accepted execution for this engine, at most once overall.
+
+        A redelivered or re-dispatched execution (see ``reaper``) may reach
+        several engines; only the one whose conditional UPDATE matches runs it.
+        """
+        claimed = conn.execute(
+            records.CLAIM,
+            {"execution_id": execution_id, "now": models.utcnow(), "host": self._conf.engine.host},
+        )
+        return claimed.rowcount == 1
+
+    def spec_for(self, function_id: str, version: int) -> base.FunctionSpec:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                records.FUNCTION_QUERY, {"function_id": function_id, "version": version}
+            ).first()
+            if row is None:
+                raise exceptions.NotFound.of("Function", function_id)
+            return self._function_spec(conn, row)
