@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -15,8 +16,10 @@ from qinling.api.invoker import EngineInvoker
 from qinling.db.session import Database
 from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import ClaimingInvoker
+from qinling.engine.loader import ExecutionLoader
 from qinling.engine.rpcapi import EngineRPCClient
 from qinling.engine.service import EngineService
+from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
 
 LOG = logging.getLogger(__name__)
 
@@ -56,6 +59,15 @@ class AllInOne:
     close: Callable[[], None]
 
 
+def data_socket_path(conf) -> str | None:
+    """Where the engine serves API processes of its host, if anywhere."""
+    if conf.engine.data_socket:
+        return conf.engine.data_socket
+    if conf.api.processes > 1:
+        return os.path.join(conf.state_dir, "engine.sock")
+    return None
+
+
 def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     """API and engine in one process; the schema is brought up to date."""
     db = Database.from_conf(conf)
@@ -63,9 +75,12 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     store = storage.load(conf)
     engine = EngineService(conf, db, store, orchestrator)
     engine.start()
+    socket_path = data_socket_path(conf)
+    if socket_path:
+        engine.serve_data_socket(socket_path)
     client = InProcessEngineClient(engine.gate, submit=engine.submit)
     execution_invoker = ClaimingInvoker(
-        db, engine.manager, engine.gate, fallback=EngineInvoker(db, client)
+        db, engine.manager.loader, engine.gate.run_claimed, fallback=EngineInvoker(db, client)
     )
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
@@ -78,10 +93,19 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
 
 
 def api_only(conf) -> tuple[object, Callable[[], None]]:
+    """qinling-api: the engine over RPC; sync executions over the engine's
+    data socket when ``[engine] data_socket`` names one on this host."""
     db = Database.from_conf(conf)
     require_schema(db)
+    store = storage.load(conf)
     client = EngineRPCClient(conf)
-    app = create_app(conf, db=db, engine=client, storage=storage.load(conf))
+    execution_invoker = None
+    if conf.engine.data_socket:
+        data_path = SocketEngineClient(
+            conf.engine.data_socket, sync_margin=conf.api.sync_execution_margin
+        )
+        execution_invoker = _claiming_over(conf, db, store, data_path, fallback_engine=client)
+    app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
         client.shutdown()
@@ -90,11 +114,38 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
     return app, close
 
 
+def api_process(conf) -> tuple[object, Callable[[], None]]:
+    """One of qinling-server's other API processes: everything over the data
+    socket of the engine in qinling-server's own process."""
+    db = Database.from_conf(conf)
+    store = storage.load(conf)
+    client = SocketEngineClient(data_socket_path(conf), sync_margin=conf.api.sync_execution_margin)
+    execution_invoker = _claiming_over(conf, db, store, client, fallback_engine=client)
+    app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
+
+    def close() -> None:
+        client.shutdown()
+        db.dispose()
+
+    return app, close
+
+
+def _claiming_over(conf, db, store, data_path: SocketEngineClient, *, fallback_engine):
+    return ClaimingInvoker(
+        db,
+        ExecutionLoader(conf, db, store),
+        ClaimedRunner(db, data_path),
+        fallback=EngineInvoker(db, fallback_engine),
+    )
+
+
 def run_engine(conf) -> None:
     db = Database.from_conf(conf)
     require_schema(db)
     engine = EngineService(conf, db, storage.load(conf))
     engine.start(serve_rpc=True)
+    if conf.engine.data_socket:
+        engine.serve_data_socket(conf.engine.data_socket)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -20,12 +20,23 @@ def serve(
     threads: int,
     on_stop: tuple[Callable[[], None], ...] = (),
     drain_seconds: float = 5.0,
+    reuse_port: bool = False,
+    on_listening: Callable[[int], None] | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT; then stop accepting, give requests in flight
     (a sync execution holds its request) up to ``drain_seconds`` to finish, and
-    run ``on_stop``."""
+    run ``on_stop``.
+
+    ``reuse_port``: several processes listen on the port and the kernel
+    spreads connections over them. ``on_listening`` gets the bound port.
+    """
     server = wsgi.Server(
-        (host, port), app, numthreads=threads, request_queue_size=256, server_name="qinling"
+        (host, port),
+        app,
+        numthreads=threads,
+        request_queue_size=256,
+        server_name="qinling",
+        reuse_port=reuse_port,
     )
     server.shutdown_timeout = drain_seconds
     stop_requested = threading.Event()
@@ -40,6 +51,8 @@ def serve(
     server.prepare()
     LOG.info("Qinling API listening on http://%s:%s", host, server.bind_addr[1])
     try:
+        if on_listening is not None:
+            on_listening(server.bind_addr[1])
         server.serve()
     finally:
         for stop in on_stop:

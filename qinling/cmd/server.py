@@ -1,22 +1,40 @@
-"""``qinling-server``: API and engine in one process, embedded defaults."""
+"""``qinling-server``: API and engine in one process, embedded defaults.
+
+With ``[api] processes`` > 1 it also starts that many API processes less one
+(``qinling.cmd.api_process``), which reach its engine over the data socket.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from qinling import bootstrap, http_server
+from qinling import api_processes, bootstrap, http_server
 
 
 def main(argv: list[str] | None = None) -> None:
-    conf = bootstrap.config(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    conf = bootstrap.config(argv)
     parts = bootstrap.all_in_one(conf)
+    on_stop = (parts.close,)
+    on_listening = None
+    several = conf.api.processes > 1
+    if several:
+        others = api_processes.ApiProcesses(
+            argv,
+            conf.api.processes - 1,
+            state_dir=conf.state_dir,
+            drain_seconds=conf.engine.graceful_shutdown_timeout,
+        )
+        on_listening, on_stop = others.start, (others.stop, parts.close)
     http_server.serve(
         parts.app,
         conf.api.host,
         conf.api.port,
         threads=conf.api.api_workers,
-        on_stop=(parts.close,),
+        on_stop=on_stop,
         drain_seconds=conf.engine.graceful_shutdown_timeout,
+        reuse_port=several,
+        on_listening=on_listening,
     )
 
 

@@ -15,6 +15,18 @@ OPTS = [
         "synchronous execution holds its thread until the function returns, so "
         "this bounds how many sync executions run at once through one process.",
     ),
+    cfg.IntOpt(
+        "processes",
+        default=1,
+        min=1,
+        max=64,
+        help="Processes serving the API in qinling-server. With 1 the API runs in "
+        "the engine's process. With more, the others share the port "
+        "(SO_REUSEPORT) and reach the engine over its data socket ([engine] "
+        "data_socket): Python runs one thread at a time per process, so this is "
+        "how qinling-server uses more than one core. Each has [api] api_workers "
+        "threads. The number of cores is a good value on a busy host.",
+    ),
     cfg.URIOpt(
         "public_url",
         help="Base URL clients use to reach the API (used in webhook_url and "

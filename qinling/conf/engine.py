@@ -15,6 +15,15 @@ OPTS = [
     ),
     cfg.StrOpt("topic", default="qinling_engine", help="RPC topic the engines listen on."),
     cfg.StrOpt(
+        "data_socket",
+        default="",
+        help="Unix socket on which the engine serves API processes of its own "
+        "host, without the message bus. qinling-server uses <state_dir>/engine.sock "
+        "when [api] processes > 1. Set it for qinling-engine and qinling-api on one "
+        "host and qinling-api runs sync executions through it (the rest still "
+        "goes over RPC). Empty: no data socket (qinling-engine, qinling-api).",
+    ),
+    cfg.StrOpt(
         "orchestrator",
         default="local",
         help="Orchestrator driver that runs functions, by its entry point name "

@@ -18,6 +18,7 @@ from qinling import rpc, states
 from qinling.context import admin_context
 from qinling.db import models
 from qinling.db.session import Database
+from qinling.engine.data_socket import DataSocketServer
 from qinling.engine.manager import EngineManager
 from qinling.engine.reaper import ExecutionReaper
 from qinling.engine.scheduler import JobScheduler
@@ -116,6 +117,7 @@ class EngineService:
         self._stopping = threading.Event()
         self._periodic: threading.Thread | None = None
         self._rpc_server: messaging.MessageHandlingServer | None = None
+        self._data_socket: DataSocketServer | None = None
 
     def start(
         self, *, rpc_transport: messaging.Transport | None = None, serve_rpc: bool = False
@@ -160,6 +162,11 @@ class EngineService:
         )
         self._rpc_server.start()
         LOG.info("Engine %s listening on topic %s", self.conf.engine.host, self.conf.engine.topic)
+
+    def serve_data_socket(self, path: str) -> None:
+        """Serve API processes of this host on a Unix socket (``engine.data_socket``)."""
+        self._data_socket = DataSocketServer(path, self.gate, self.submit)
+        self._data_socket.start()
 
     def _run_periodic(self) -> None:
         tick = min(self.conf.engine.job_check_interval, self.conf.engine.periodic_interval)
@@ -247,6 +254,8 @@ class EngineService:
             self.gate.wait_idle(_AFTER_KILL_WAIT)
         if self._rpc_server is not None:
             self._wait_rpc_server(self._rpc_server)
+        if self._data_socket is not None:
+            self._data_socket.stop()
 
     @staticmethod
     def _wait_rpc_server(server: messaging.MessageHandlingServer) -> None:

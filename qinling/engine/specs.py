@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from qinling.orchestrator import base
@@ -35,3 +36,13 @@ def function_spec(
         concurrency=function.concurrency or default_concurrency,
         project_id=function.project_id,
     )
+
+
+def spec_to_wire(spec: base.FunctionSpec) -> dict[str, Any]:
+    """A FunctionSpec as JSON-safe fields, for the engine's data socket."""
+    return dataclasses.asdict(spec)
+
+
+def spec_from_wire(fields: dict[str, Any]) -> base.FunctionSpec:
+    runtime = base.RuntimeSpec(**fields["runtime"])
+    return base.FunctionSpec(**(fields | {"runtime": runtime}))

@@ -30,7 +30,9 @@ def _order(function_id: str, *, sync: bool = True, **values) -> db_executions.Or
 
 def _invoker(database, engine, gate, submitted: list) -> ClaimingInvoker:
     client = InProcessEngineClient(gate, submit=lambda task, *a, **kw: submitted.append(a))
-    return ClaimingInvoker(database, engine, gate, fallback=EngineInvoker(database, client))
+    return ClaimingInvoker(
+        database, engine.loader, gate.run_claimed, fallback=EngineInvoker(database, client)
+    )
 
 
 def test_a_sync_execution_is_inserted_claimed_and_runs_here(database, manager):

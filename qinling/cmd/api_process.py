@@ -1,0 +1,27 @@
+"""One of qinling-server's other API processes (``[api] processes``); started
+by qinling-server itself, not by hand."""
+
+from __future__ import annotations
+
+import sys
+
+from qinling import api_processes, bootstrap, http_server
+
+
+def main(argv: list[str] | None = None) -> None:
+    api_processes.die_with_parent()
+    conf = bootstrap.config(sys.argv[1:] if argv is None else argv)
+    app, close = bootstrap.api_process(conf)
+    http_server.serve(
+        app,
+        conf.api.host,
+        conf.api.port,
+        threads=conf.api.api_workers,
+        on_stop=(close,),
+        drain_seconds=conf.engine.graceful_shutdown_timeout,
+        reuse_port=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The engine's data socket: API processes on the same host reach the engine
+here, without a message bus.
+
+``qinling-server`` with ``[api] processes`` > 1 runs its extra API processes
+against this socket (DESIGN section 4: several API processes, a data path
+apart from the control plane). An API process accepts and claims a sync
+execution in its own database transaction and sends ``run_claimed`` with
+the loaded spec: the engine only runs it on a worker and records the end.
+Every other engine method is served too, with the RPC endpoint's names and
+arguments, so that such a process needs no RabbitMQ.
+
+Frames are the sandbox's (4-byte length, JSON). A request is ``{"method",
+"context", "args", "cast"}``; the answer ``{"result"}`` or ``{"error":
+{"type", "message"}}``. A cast is answered at once and runs on the engine's
+thread pool. One connection carries one request at a time; each connection
+has a thread here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from qinling import exceptions
+from qinling.context import RequestContext
+from qinling.engine import specs
+from qinling.orchestrator import base
+
+# The same framing as the sandbox agents; it lives with them because the
+# zygote imports the standard library only.
+from qinling.orchestrator.local._sandbox import wire
+
+LOG = logging.getLogger(__name__)
+
+# What a caller may ask; anything else is refused.
+CALLS = frozenset(
+    {
+        "create_runtime",
+        "update_runtime",
+        "delete_runtime",
+        "get_runtime_pool",
+        "create_execution",
+        "cancel_execution",
+        "delete_function",
+        "scale_up",
+        "scale_down",
+        "list_workers",
+        "run_claimed",
+    }
+)
+MAX_FRAME = 8 * 1024 * 1024
+
+
+class DataSocketServer:
+    def __init__(self, path: str, gate, submit: Callable[..., None]) -> None:
+        self.path = path
+        self._gate = gate
+        self._submit = submit
+        self._listener: socket.socket | None = None
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if os.path.exists(self.path):
+            os.unlink(self.path)  # a previous run's; binding would fail
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)  # the engine's user alone may connect
+        try:
+            listener.bind(self.path)
+        finally:
+            os.umask(old_umask)
+        listener.listen(256)
+        self._listener = listener
+        threading.Thread(target=self._accept_loop, name="data-socket", daemon=True).start()
+        LOG.info("Engine data socket listening on %s", self.path)
+
+    def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+        with self._lock:
+            for conn in self._connections:
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def _accept_loop(self) -> None:
+        while self._listener is not None:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # closed by stop()
+            with self._lock:
+                self._connections.add(conn)
+            threading.Thread(
+                target=self._serve, args=(conn,), name="data-socket-conn", daemon=True
+            ).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            while True:
+                try:
+                    request = wire.recv(conn, MAX_FRAME)
+                except (OSError, ValueError):
+                    return  # the API process went away or sent garbage
+                wire.send(conn, self._answer(request))
+        except OSError:
+            return
+        finally:
+            with self._lock:
+                self._connections.discard(conn)
+            conn.close()
+
+    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        method = request.get("method")
+        if method not in CALLS:
+            return _error(exceptions.InputError(f"Unknown engine call {method!r}."))
+        ctx = RequestContext.from_dict(request.get("context") or {})
+        args = request.get("args") or {}
+        try:
+            if method == "run_claimed":
+                spec = specs.spec_from_wire(args["spec"])
+                execution = base.ExecutionRequest(**args["request"])
+                return {"result": self._gate.run_claimed(ctx, spec, execution)}
+            if request.get("cast"):
+                self._submit(getattr(self._gate, method), ctx, **args)
+                return {"result": None}
+            return {"result": getattr(self._gate, method)(ctx, **args)}
+        except exceptions.QinlingError as err:
+            return _error(err)
+        except Exception as err:
+            LOG.exception("Engine call %s over the data socket failed", method)
+            return _error(exceptions.QinlingError(f"The engine failed: {type(err).__name__}"))
+
+
+def _error(err: exceptions.QinlingError) -> dict[str, Any]:
+    return {"error": {"type": type(err).__name__, "message": err.message}}
