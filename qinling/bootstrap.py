@@ -120,20 +120,22 @@ def api_process(conf) -> tuple[object, Callable[[], None]]:
     db = Database.from_conf(conf)
     store = storage.load(conf)
     client = SocketEngineClient(data_socket_path(conf), sync_margin=conf.api.sync_execution_margin)
-    execution_invoker = _claiming_over(conf, db, store, client, fallback_engine=client)
+    loader = ExecutionLoader(conf, db, store)
+    execution_invoker = _claiming_over(db, loader, client, fallback_engine=client)
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
         client.shutdown()
+        loader.counts.close()
         db.dispose()
 
     return app, close
 
 
-def _claiming_over(conf, db, store, data_path: SocketEngineClient, *, fallback_engine):
+def _claiming_over(db, loader, data_path: SocketEngineClient, *, fallback_engine):
     return ClaimingInvoker(
         db,
-        ExecutionLoader(conf, db, store),
+        loader,
         ClaimedRunner(db, data_path),
         fallback=EngineInvoker(db, fallback_engine),
     )

@@ -11,6 +11,7 @@ import datetime
 import json
 import random
 import types
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +33,8 @@ class Accepted:
 
     row: dict[str, Any]
     timeout: int
+    # The function (version) as the lookup given to ``accept`` read it.
+    target: Any = None
 
     @property
     def id(self) -> str:
@@ -117,6 +120,24 @@ def _function(conn: sa.Connection, function_id: str, scope_project: str | None) 
     return function
 
 
+# (conn, function_id, version or 0, scope project) -> a row with at least
+# project_id and timeout; NotFound when there is no such function (version).
+Lookup = Callable[[sa.Connection, str, int, "str | None"], Any]
+
+
+def _lookup(conn: sa.Connection, function_id: str, version: int, scope: str | None) -> Any:
+    function = _function(conn, function_id, scope)
+    if version:
+        check_version(conn, function_id, version)
+    return function
+
+
+def check_visible(conn: sa.Connection, function_id: str, version: int, scope: str | None) -> None:
+    """Raise the NotFound that says what is missing: the function, or its version."""
+    _lookup(conn, function_id, version, scope)
+    raise exceptions.NotFound(f"Function {function_id} has no version {version}.")
+
+
 def check_version(conn: sa.Connection, function_id: str, number: int) -> None:
     """NotFound unless the function has version ``number``."""
     found = conn.execute(_VERSION_QUERY, {"function_id": function_id, "number": number}).first()
@@ -136,6 +157,7 @@ def accept(
     alias_project: str | None = None,
     scope_project: str | None = None,
     claim_host: str | None = None,
+    lookup: Lookup | None = None,
 ) -> Accepted:
     """Insert a ``running`` execution; NotFound if its target is not there.
 
@@ -143,15 +165,15 @@ def accept(
     ``scope_project`` unless that is None (admins, the engine, webhooks).
     With ``claim_host`` the row is inserted already started by that engine:
     for a caller that runs it at once, so that no other engine may take it.
+    ``lookup`` reads the function (version) instead of the default, for a
+    caller that wants more of it in the same statement.
     """
     if alias:
         target = _alias(conn, alias_project or "", alias)
         function_id, version = target.function_id, alias_version(target)
     elif not function_id:
         raise exceptions.InputError("Either function_id or function_alias is required.")
-    function = _function(conn, function_id, scope_project)
-    if version:
-        check_version(conn, function_id, version)
+    function = (lookup or _lookup)(conn, function_id, version or 0, scope_project)
     now = models.utcnow()
     row = {
         "id": models.new_id(),
@@ -174,11 +196,17 @@ def accept(
         "engine_host": claim_host,
     }
     conn.execute(_INSERT, row)
-    return Accepted(row, function.timeout)
+    return Accepted(row, function.timeout, function)
 
 
-def accept_order(conn: sa.Connection, order: Order, *, claim_host: str | None = None) -> Accepted:
-    return accept(conn, **vars(order), claim_host=claim_host)
+def accept_order(
+    conn: sa.Connection,
+    order: Order,
+    *,
+    claim_host: str | None = None,
+    lookup: Lookup | None = None,
+) -> Accepted:
+    return accept(conn, **vars(order), claim_host=claim_host, lookup=lookup)
 
 
 def settled(db, accepted: Accepted, outcome: dict[str, Any] | None) -> Any:

@@ -4,10 +4,12 @@ here, without a message bus.
 ``qinling-server`` with ``[api] processes`` > 1 runs its extra API processes
 against this socket (DESIGN section 4: several API processes, a data path
 apart from the control plane). An API process accepts and claims a sync
-execution in its own database transaction and sends ``run_claimed`` with
-the loaded spec: the engine only runs it on a worker and records the end.
-Every other engine method is served too, with the RPC endpoint's names and
-arguments, so that such a process needs no RabbitMQ.
+execution in its own database transaction and sends ``run`` with the loaded
+spec: the engine only runs it on a worker and answers with the result, which
+the API process records. Should that answer not reach it (the API process
+died), the engine records it. Every other engine method is served too, with
+the RPC endpoint's names and arguments, so that such a process needs no
+RabbitMQ.
 
 Frames are the sandbox's (4-byte length, JSON). A request is ``{"method",
 "context", "args", "cast"}``; the answer ``{"result"}`` or ``{"error":
@@ -18,6 +20,7 @@ has a thread here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -49,17 +52,24 @@ CALLS = frozenset(
         "scale_up",
         "scale_down",
         "list_workers",
-        "run_claimed",
+        "run",
     }
 )
 MAX_FRAME = 8 * 1024 * 1024
 
 
 class DataSocketServer:
-    def __init__(self, path: str, gate, submit: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        path: str,
+        gate,
+        submit: Callable[..., None],
+        record: Callable[[str, base.ExecutionResult], object],
+    ) -> None:
         self.path = path
         self._gate = gate
         self._submit = submit
+        self._record = record
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -109,34 +119,44 @@ class DataSocketServer:
                     request = wire.recv(conn, MAX_FRAME)
                 except (OSError, ValueError):
                     return  # the API process went away or sent garbage
-                wire.send(conn, self._answer(request))
-        except OSError:
-            return
+                reply, ran = self._answer(request)
+                try:
+                    wire.send(conn, reply)
+                except OSError:
+                    if ran is not None:  # nobody else will record it
+                        self._record(*ran)
+                    return
         finally:
             with self._lock:
                 self._connections.discard(conn)
             conn.close()
 
-    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _answer(
+        self, request: dict[str, Any]
+    ) -> tuple[dict[str, Any], tuple[str, base.ExecutionResult] | None]:
+        """The reply, and for ``run`` the execution's id and result."""
         method = request.get("method")
         if method not in CALLS:
-            return _error(exceptions.InputError(f"Unknown engine call {method!r}."))
+            return _error(exceptions.InputError(f"Unknown engine call {method!r}.")), None
         ctx = RequestContext.from_dict(request.get("context") or {})
         args = request.get("args") or {}
         try:
-            if method == "run_claimed":
+            if method == "run":
                 spec = specs.spec_from_wire(args["spec"])
                 execution = base.ExecutionRequest(**args["request"])
-                return {"result": self._gate.run_claimed(ctx, spec, execution)}
+                result = self._gate.run_only(ctx, spec, execution)
+                reply = {"result": dataclasses.asdict(result)}
+                return reply, (execution.execution_id, result)
             if request.get("cast"):
                 self._submit(getattr(self._gate, method), ctx, **args)
-                return {"result": None}
-            return {"result": getattr(self._gate, method)(ctx, **args)}
+                return {"result": None}, None
+            return {"result": getattr(self._gate, method)(ctx, **args)}, None
         except exceptions.QinlingError as err:
-            return _error(err)
+            return _error(err), None
         except Exception as err:
             LOG.exception("Engine call %s over the data socket failed", method)
-            return _error(exceptions.QinlingError(f"The engine failed: {type(err).__name__}"))
+            failure = exceptions.QinlingError(f"The engine failed: {type(err).__name__}")
+            return _error(failure), None
 
 
 def _error(err: exceptions.QinlingError) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from qinling.db import executions as db_executions
 from qinling.db import models
 from qinling.db.session import Database
 from qinling.engine import credentials, records, specs
+from qinling.engine.counts import ExecutionCounts
 from qinling.orchestrator import base
 from qinling.storage import PackageStore
 
@@ -48,31 +49,44 @@ class ExecutionLoader:
         self._db = db
         self._storage = storage
         self._credentials = owner_credentials or credentials.load(conf)
+        self.counts = ExecutionCounts(db)
 
     def accept_claimed(self, order: db_executions.Order) -> Claimed:
-        """Accept an execution this engine runs at once: inserted, claimed and
-        loaded in one transaction (the warm path of a sync call in process).
+        """Accept an execution this engine runs at once: read, inserted and
+        claimed in one transaction (the warm path of a sync call).
 
         Raises what ``accept`` raises (nothing is inserted then); a function
-        that cannot run (its runtime not available, ...) is accepted and its
-        ``error`` is returned for ``end_unrunnable``.
+        that cannot run (its runtime not available, ...) is accepted, with
+        ``error`` saying why, for the caller to end it.
         """
         with self._db.connection() as conn:
-            accepted = db_executions.accept_order(conn, order, claim_host=self._conf.engine.host)
-            row = accepted.row
-            function = conn.execute(
-                records.FUNCTION_QUERY,
-                {"function_id": row["function_id"], "version": row["function_version"]},
-            ).first()
-            try:
-                if function is None:
-                    raise exceptions.NotFound("The function was deleted before it ran.")
-                spec = self._function_spec(conn, function)
-            except exceptions.QinlingError as err:
-                return Claimed(accepted, None, base.ExecutionRequest(accepted.id), err.message)
-            conn.execute(records.COUNT_UPDATE, {"function_id": row["function_id"]})
-        request = self._request(accepted.id, row["input"], function)
+            accepted = db_executions.accept_order(
+                conn, order, claim_host=self._conf.engine.host, lookup=_run_target
+            )
+        self.counts.add(accepted.row["function_id"])
+        target = accepted.target
+        try:
+            spec = self._runnable_spec(target)
+        except exceptions.QinlingError as err:
+            return Claimed(accepted, None, base.ExecutionRequest(accepted.id), err.message)
+        request = self._request(accepted.id, accepted.row["input"], target)
         return Claimed(accepted, spec, request, None)
+
+    def _runnable_spec(self, target) -> base.FunctionSpec:
+        """``target``: a row of ``records.RUN_QUERY``: function, source and runtime."""
+        if target.id is None:
+            raise exceptions.NotFound(f"The runtime of function {target.function_id} is gone.")
+        if target.runtime_status != states.RuntimeStatus.AVAILABLE:
+            raise exceptions.Conflict(
+                f"Runtime {target.id} is {target.runtime_status}, not available."
+            )
+        return specs.function_spec(
+            target,
+            target,
+            target,
+            package_path=self._package_path(target.package_digest),
+            default_concurrency=self._conf.engine.function_concurrency,
+        )
 
     def claim_and_load(
         self, execution_id: str
@@ -93,7 +107,7 @@ class ExecutionLoader:
                     "The function of this execution was deleted before it ran."
                 )
             spec = self._function_spec(conn, row)
-            conn.execute(records.COUNT_UPDATE, {"function_id": row.function_id})
+        self.counts.add(row.function_id)
         return spec, self._request(execution_id, row.input, row)
 
     def _request(self, execution_id: str, raw_input: str | None, row) -> base.ExecutionRequest:
@@ -169,3 +183,12 @@ class ExecutionLoader:
             if row is None:
                 raise exceptions.NotFound.of("Function", function_id)
             return self._function_spec(conn, row)
+
+
+def _run_target(conn, function_id: str, version: int, scope: str | None) -> Any:
+    """``db.executions.Lookup`` reading all that running the function needs."""
+    query = records.RUN_VERSION_QUERY if version else records.RUN_QUERY
+    target = conn.execute(query, {"function_id": function_id, "version": version}).first()
+    if target is None or (scope is not None and target.project_id != scope):
+        db_executions.check_visible(conn, function_id, version, scope)
+    return target

@@ -132,25 +132,30 @@ class EngineManager:
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
     ) -> dict[str, Any] | None:
         """Run an execution this engine has claimed and record how it ended."""
-        execution_id = request.execution_id
         started = time.perf_counter()
-        try:
-            self._ensure_pool(spec.runtime)
-            result = self._orchestrator.run_execution(spec, request)
-        except exceptions.QinlingError as err:
-            result = base.ExecutionResult(success=False, platform_error=err.message)
-        except Exception as err:
-            LOG.exception("Execution %s: the orchestrator failed", execution_id)
-            result = base.ExecutionResult(success=False, platform_error=f"Platform error: {err}")
+        result = self.run_only(ctx, spec, request)
         ran = time.perf_counter()
-        outcome = records.record(self._db, execution_id, result)
+        outcome = records.record(self._db, request.execution_id, result)
         LOG.debug(
             "Execution %s: ran in %.2f ms, recorded in %.2f ms",
-            execution_id,
+            request.execution_id,
             (ran - started) * 1000,
             (time.perf_counter() - ran) * 1000,
         )
         return outcome
+
+    def run_only(
+        self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
+    ) -> base.ExecutionResult:
+        """Run a claimed execution; recording it is the caller's."""
+        try:
+            self._ensure_pool(spec.runtime)
+            return self._orchestrator.run_execution(spec, request)
+        except exceptions.QinlingError as err:
+            return base.ExecutionResult(success=False, platform_error=err.message)
+        except Exception as err:
+            LOG.exception("Execution %s: the orchestrator failed", request.execution_id)
+            return base.ExecutionResult(success=False, platform_error=f"Platform error: {err}")
 
     def cancel_execution(self, ctx: RequestContext, execution_id: str) -> bool:
         """End a running execution as ``cancelled``, then stop its worker.

@@ -85,10 +85,55 @@ VERSION_QUERY = sa.select(
 RUNTIME_QUERY = sa.select(
     RUNTIMES.c.id, RUNTIMES.c.image, RUNTIMES.c.trusted, RUNTIMES.c.status
 ).where(RUNTIMES.c.id == sa.bindparam("id"))
-COUNT_UPDATE = (
+
+
+def _run_columns(source: sa.Table) -> tuple:
+    """What running a function (``source``: its table, or its versions')
+    needs, in the shape ``specs.function_spec`` reads: one row serves as the
+    function, the source and the runtime."""
+    return (
+        FUNCTIONS.c.id.label("function_id"),
+        sa.bindparam("version", type_=sa.Integer).label("function_version"),
+        FUNCTIONS.c.project_id,
+        FUNCTIONS.c.concurrency,
+        FUNCTIONS.c.trust_id,
+        source.c.runtime_id,
+        source.c.package_digest,
+        source.c.entry,
+        source.c.memory_size,
+        source.c.cpu,
+        source.c.timeout,
+        source.c.environment,
+        RUNTIMES.c.id,
+        RUNTIMES.c.image,
+        RUNTIMES.c.trusted,
+        RUNTIMES.c.status.label("runtime_status"),
+    )
+
+
+# A function or one of its versions with its runtime, in one statement: the
+# warm path of a sync execution reads nothing else before running it.
+RUN_QUERY = (
+    sa.select(*_run_columns(FUNCTIONS))
+    .select_from(FUNCTIONS.outerjoin(RUNTIMES, RUNTIMES.c.id == FUNCTIONS.c.runtime_id))
+    .where(FUNCTIONS.c.id == sa.bindparam("function_id"))
+)
+RUN_VERSION_QUERY = (
+    sa.select(*_run_columns(VERSIONS))
+    .select_from(
+        VERSIONS.join(FUNCTIONS, FUNCTIONS.c.id == VERSIONS.c.function_id).outerjoin(
+            RUNTIMES, RUNTIMES.c.id == VERSIONS.c.runtime_id
+        )
+    )
+    .where(
+        VERSIONS.c.function_id == sa.bindparam("function_id"),
+        VERSIONS.c.version_number == sa.bindparam("version"),
+    )
+)
+COUNT_ADD = (
     sa.update(FUNCTIONS)
     .where(FUNCTIONS.c.id == sa.bindparam("function_id"))
-    .values(count=FUNCTIONS.c.count + 1)
+    .values(count=FUNCTIONS.c.count + sa.bindparam("n"))
 )
 
 

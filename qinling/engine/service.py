@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import logging
 import threading
 import time
@@ -18,11 +19,12 @@ from qinling import rpc, states
 from qinling.context import admin_context
 from qinling.db import models
 from qinling.db.session import Database
+from qinling.engine import records
 from qinling.engine.data_socket import DataSocketServer
 from qinling.engine.manager import EngineManager
 from qinling.engine.reaper import ExecutionReaper
 from qinling.engine.scheduler import JobScheduler
-from qinling.orchestrator.base import Orchestrator
+from qinling.orchestrator.base import ExecutionResult, Orchestrator
 from qinling.storage import PackageStore
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +67,13 @@ class Gate:
             if admitted:
                 return self._manager.run_claimed(ctx, spec, request)
         return self._manager.end_unrunnable(request.execution_id, STOPPING_MESSAGE)
+
+    def run_only(self, ctx, spec, request):
+        """Run a claimed execution for an API process that records it itself."""
+        with self._running(request.execution_id) as admitted:
+            if admitted:
+                return self._manager.run_only(ctx, spec, request)
+        return ExecutionResult(success=False, platform_error=STOPPING_MESSAGE)
 
     @contextlib.contextmanager
     def _running(self, execution_id: str) -> Iterator[bool]:
@@ -165,7 +174,9 @@ class EngineService:
 
     def serve_data_socket(self, path: str) -> None:
         """Serve API processes of this host on a Unix socket (``engine.data_socket``)."""
-        self._data_socket = DataSocketServer(path, self.gate, self.submit)
+        self._data_socket = DataSocketServer(
+            path, self.gate, self.submit, record=functools.partial(records.record, self.db)
+        )
         self._data_socket.start()
 
     def _run_periodic(self) -> None:
@@ -256,6 +267,7 @@ class EngineService:
             self._wait_rpc_server(self._rpc_server)
         if self._data_socket is not None:
             self._data_socket.stop()
+        self.manager.loader.counts.close()
 
     @staticmethod
     def _wait_rpc_server(server: messaging.MessageHandlingServer) -> None:

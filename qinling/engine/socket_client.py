@@ -148,9 +148,10 @@ class SocketEngineClient:
 
     # The data path ----------------------------------------------------------
 
-    def run_claimed(
+    def run(
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
-    ) -> dict[str, Any] | None:
+    ) -> base.ExecutionResult:
+        """Run a claimed execution on the engine; recording it is the caller's."""
         args = {
             "spec": specs.spec_to_wire(spec),
             "request": {
@@ -159,13 +160,15 @@ class SocketEngineClient:
                 "context": request.context,
             },
         }
-        return self._request(ctx, "run_claimed", args, timeout=spec.timeout + self._sync_margin)
+        result = self._request(ctx, "run", args, timeout=spec.timeout + self._sync_margin)
+        return base.ExecutionResult(**result)
 
 
 class ClaimedRunner:
-    """``run_claimed`` for ``ClaimingInvoker`` in an API process: over the data
-    socket, and when the engine cannot be reached the execution (claimed by
-    this process, so nobody else will end it) is ended here in ``error``."""
+    """``run_claimed`` for ``ClaimingInvoker`` in an API process: run by the
+    engine over the data socket, recorded here. When the engine cannot be
+    reached, or dies during the run, the execution (claimed by this process)
+    is ended here in ``error``."""
 
     def __init__(self, db: Database, client: SocketEngineClient) -> None:
         self._db = db
@@ -175,7 +178,7 @@ class ClaimedRunner:
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
     ) -> dict[str, Any] | None:
         try:
-            return self._client.run_claimed(ctx, spec, request)
+            result = self._client.run(ctx, spec, request)
         except exceptions.ServiceUnavailable as err:
             LOG.warning("Execution %s: %s", request.execution_id, err.message)
             return records.finish(
@@ -184,6 +187,7 @@ class ClaimedRunner:
                 states.ExecutionStatus.ERROR,
                 output=f"{err.message} The execution may not have run.",
             )
+        return records.record(self._db, request.execution_id, result)
 
 
 def _domain_error(error: dict[str, Any]) -> exceptions.QinlingError:
