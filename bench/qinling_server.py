@@ -163,8 +163,9 @@ def postgres_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def split(overrides: dict | None = None) -> Iterator[Qinling]:
-    """qinling-api and qinling-engine, a vhost and a database of their own."""
+def split(overrides: dict | None = None, *, data_socket: bool = False) -> Iterator[Qinling]:
+    """qinling-api and qinling-engine, a vhost and a database of their own;
+    with ``data_socket`` sync executions take the engine's Unix socket."""
     with (
         tempfile.TemporaryDirectory(prefix="qinling-bench-") as state_dir,
         rabbitmq_vhost() as transport_url,
@@ -174,6 +175,8 @@ def split(overrides: dict | None = None) -> Iterator[Qinling]:
         sections = _sections(state_dir, port, overrides)
         sections["DEFAULT"]["transport_url"] = transport_url
         sections.setdefault("database", {})["connection"] = db_url
+        if data_socket:
+            sections["engine"]["data_socket"] = os.path.join(state_dir, "engine.sock")
         config = _write_config(os.path.join(state_dir, "qinling.conf"), sections)
         _run([os.path.join(BIN, "qinling-db-manage"), "--config-file", config, "upgrade"])
         engine = processes.Service(

@@ -14,8 +14,22 @@ def run(scale: float) -> list[Figure]:
     with qinling_server.split() as server:
         warm = latency(qinling_warm(server, qinling_server.TRIVIAL, int(1000 * scale)))
         cold = latency(qinling_cold(server, int(40 * scale)))
+    with qinling_server.split(data_socket=True) as server:
+        direct = latency(qinling_warm(server, qinling_server.TRIVIAL, int(1000 * scale)))
     note = "qinling-api + qinling-engine, RabbitMQ vhost and PostgreSQL database of the bench's own"
+    direct_note = (
+        "the same, with [engine] data_socket set for both (one host): sync executions go "
+        "from qinling-api to the engine over its Unix socket, the rest over RabbitMQ"
+    )
     return [
         Figure(NAME, "split: warm sync, trivial", "ms", True, {"qinling": warm}, note),
         Figure(NAME, "split: cold start", "ms", True, {"qinling": cold}, note),
+        Figure(
+            NAME,
+            "split, data socket: warm sync, trivial",
+            "ms",
+            True,
+            {"qinling": direct},
+            direct_note,
+        ),
     ]

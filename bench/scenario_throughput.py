@@ -11,16 +11,16 @@ LEVELS = (1, 8, 32)
 LAMBDA_ENVIRONMENTS = 8  # Lambda runs one environment per concurrent request; capped here
 
 
-def _qinling(seconds: float) -> dict[int, dict]:
+def _qinling(seconds: float, processes: int = 1, levels=LEVELS) -> dict[int, dict]:
     found = {}
-    with qinling_server.all_in_one() as server:
+    with qinling_server.all_in_one({"api": {"processes": processes}}) as server:
         function_id = server.function(concurrency=max(LEVELS))
 
         def make_call():
             client = server.client()
             return lambda: server.execute(client, function_id)
 
-        for level in LEVELS:
+        for level in levels:
             run_load(make_call, level, 0.5)  # workers started, connections open
             value, samples, errors = run_load(make_call, level, seconds)
             found[level] = rate(value, samples, errors=errors)
@@ -68,7 +68,8 @@ def run(scale: float) -> list[Figure]:
         f"(celery: client processes); awslambdaric with min(concurrency, "
         f"{LAMBDA_ENVIRONMENTS}) runtime processes; the client shares the 2 cores"
     )
-    return [
+    several = _qinling(seconds, processes=2, levels=(8, 32))
+    figures = [
         Figure(
             NAME,
             f"sync throughput, concurrency {level}",
@@ -78,4 +79,15 @@ def run(scale: float) -> list[Figure]:
             note,
         )
         for level in LEVELS
+    ]
+    return figures + [
+        Figure(
+            NAME,
+            f"sync throughput, concurrency {level}, [api] processes = 2",
+            "req/s",
+            False,
+            {"qinling": several[level]},
+            "qinling-server with a second API process reaching the engine over its data socket",
+        )
+        for level in (8, 32)
     ]

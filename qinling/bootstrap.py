@@ -99,16 +99,19 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
     require_schema(db)
     store = storage.load(conf)
     client = EngineRPCClient(conf)
-    execution_invoker = None
+    execution_invoker = loader = None
     if conf.engine.data_socket:
         data_path = SocketEngineClient(
             conf.engine.data_socket, sync_margin=conf.api.sync_execution_margin
         )
-        execution_invoker = _claiming_over(conf, db, store, data_path, fallback_engine=client)
+        loader = ExecutionLoader(conf, db, store)
+        execution_invoker = _claiming_over(db, loader, data_path, fallback_engine=client)
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
         client.shutdown()
+        if loader is not None:
+            loader.counts.close()
         db.dispose()
 
     return app, close

@@ -28,10 +28,13 @@ def _package() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def split_services(tmp_path, session_databases):
+@pytest.fixture(params=["rpc", "data_socket"])
+def split_services(request, tmp_path, session_databases):
+    """``data_socket``: engine and API on one host, sync executions over the
+    engine's Unix socket (``[engine] data_socket``), the rest over RabbitMQ."""
     db_url = session_databases.new_url("postgresql")
     port = processes.free_port()
+    data_socket = str(tmp_path / "engine.sock") if request.param == "data_socket" else ""
     with processes.rabbitmq_vhost() as transport_url:
         config = processes.write_config(
             str(tmp_path / "qinling.conf"),
@@ -42,6 +45,7 @@ def split_services(tmp_path, session_databases):
                 "engine": {
                     "orchestrator": os.environ.get("QINLING_TEST_ORCHESTRATOR", "local"),
                     "host": "engine-1",
+                    "data_socket": data_socket,
                 },
             },
         )
