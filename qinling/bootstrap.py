@@ -70,7 +70,7 @@ def data_socket_path(conf) -> str | None:
 
 def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     """API and engine in one process; the schema is brought up to date."""
-    db = Database.from_conf(conf)
+    db = Database.from_conf(conf, serving=True)
     migrate(db)
     store = storage.load(conf)
     engine = EngineService(conf, db, store, orchestrator)
@@ -120,7 +120,7 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
 def api_process(conf) -> tuple[object, Callable[[], None]]:
     """One of qinling-server's other API processes: everything over the data
     socket of the engine in qinling-server's own process."""
-    db = Database.from_conf(conf)
+    db = Database.from_conf(conf, serving=True)
     store = storage.load(conf)
     client = SocketEngineClient(data_socket_path(conf), sync_margin=conf.api.sync_execution_margin)
     loader = ExecutionLoader(conf, db, store)

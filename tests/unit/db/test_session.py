@@ -11,6 +11,7 @@ from qinling import conf as qinling_conf
 from qinling import exceptions
 from qinling.db import models, session
 from qinling.db.session import Database
+from tests import processes
 from tests.unit.db import rows
 
 
@@ -76,3 +77,47 @@ def test_from_conf_defaults_to_sqlite_in_state_dir(tmp_path) -> None:
     finally:
         database.dispose()
     assert os.path.exists(state_dir / "qinling.sqlite")
+
+
+def test_a_serving_process_checkpoints_sqlite_in_its_own_thread(tmp_path) -> None:
+    """Requests' commits only append to the WAL; the checkpoint thread moves
+    the pages into the database file (which grows only then)."""
+    conf = qinling_conf.new_config([])
+    conf.set_override("state_dir", str(tmp_path))
+    engine = session.create_engine(session.default_url(str(tmp_path)), autocheckpoint=False)
+    models.Base.metadata.create_all(engine)
+    db_file = tmp_path / "qinling.sqlite"
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = os.path.getsize(db_file)
+    database = Database(engine)
+    with database.transaction() as session_:
+        for _ in range(200):
+            rows.add(session_, rows.runtime(description="x" * 200))
+    assert os.path.getsize(db_file) == before  # all of it is in the WAL
+
+    checkpoints = session.WalCheckpoints(engine, interval=0.05)
+    try:
+        processes.wait_for(
+            lambda: os.path.getsize(db_file) > before, what="a checkpoint by the thread"
+        )
+    finally:
+        checkpoints.stop()
+        database.dispose()
+    assert (
+        _count(Database(session.create_engine(session.default_url(str(tmp_path)))), models.Runtime)
+        == 200
+    )
+
+
+def test_only_a_serving_process_turns_sqlite_autocheckpoint_off(tmp_path) -> None:
+    conf = qinling_conf.new_config([])
+    conf.set_override("state_dir", str(tmp_path))
+    for serving, expected in ((False, 1000), (True, 0)):
+        database = Database.from_conf(conf, serving=serving)
+        try:
+            with database.engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == expected
+        finally:
+            database.dispose()
