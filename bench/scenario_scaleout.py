@@ -10,11 +10,15 @@ from bench.stats import Figure, rate
 
 NAME = "scaleout"
 BURST = 64
+HOLD = 0.2
+HOLDING = f"import time\n\n\ndef main(**kwargs):\n    time.sleep({HOLD})\n    return 'ok'\n"
 
 
-def _burst(server: qinling_server.Qinling) -> dict:
-    """BURST clients each send one sync execution at once to a function with no worker."""
-    function_id = server.function(concurrency=BURST)
+def _burst(server: qinling_server.Qinling, source: str = qinling_server.TRIVIAL, hold=0.0) -> dict:
+    """BURST clients each send one sync execution at once to a function with no
+    worker. ``hold``: how long the function keeps its worker, taken off the time
+    (a trivial function frees its worker at once, so few are needed)."""
+    function_id = server.function(source, concurrency=BURST)
     clients = [server.client() for _ in range(BURST)]
     for client in clients:
         client.request("GET", "/")  # connections open before the burst
@@ -35,7 +39,7 @@ def _burst(server: qinling_server.Qinling) -> dict:
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    took = time.perf_counter() - began
+    took = time.perf_counter() - began - hold
     started = len(server.workers(function_id))
     if errors:
         return rate(
@@ -56,6 +60,7 @@ def _scale_up(server: qinling_server.Qinling, count: int) -> dict:
 def run(scale: float) -> list[Figure]:
     with qinling_server.all_in_one() as server:
         burst = _burst(server)
+        held = _burst(server, HOLDING, HOLD)
         scaled = _scale_up(server, 100)
     return [
         Figure(
@@ -65,6 +70,15 @@ def run(scale: float) -> list[Figure]:
             False,
             {"qinling": burst},
             "workers that exist after the burst / time to all results",
+        ),
+        Figure(
+            NAME,
+            f"workers started/s, burst of {BURST} sync executions holding their worker",
+            "workers/s",
+            False,
+            {"qinling": held},
+            f"each execution sleeps {HOLD * 1000:.0f} ms, so the burst needs {BURST} workers; "
+            f"workers after the burst / (time to all results - {HOLD * 1000:.0f} ms)",
         ),
         Figure(
             NAME,

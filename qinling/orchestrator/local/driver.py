@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable
+from concurrent import futures
 
 from oslo_config import cfg
 
@@ -30,6 +31,10 @@ from qinling.orchestrator.local.settings import Settings
 from qinling.orchestrator.local.worker import Worker, WorkerGone
 
 LOG = logging.getLogger(__name__)
+
+# Worker starts a scale_up runs at once. Each mostly waits for its worker to
+# import the function; more than a few per core only queue at the zygote.
+_PARALLEL_STARTS = 8
 
 _instances = itertools.count(1)
 
@@ -503,27 +508,48 @@ class LocalOrchestrator(base.Orchestrator):
     # -- scaling ----------------------------------------------------------
 
     def scale_up(self, spec: base.FunctionSpec, count: int) -> list[base.WorkerInfo]:
+        """Start up to ``count`` workers, several at once: each start mostly
+        waits for its worker to import the function, so one at a time would
+        leave the cores idle (measured here: 85 workers/s one by one)."""
         pool = self._pool(spec.runtime.id)
-        started = []
-        for _ in range(count):
-            doomed: list[Worker] = []
-            with self._lock:
-                slots = self._slots_for_locked(spec, doomed)
-                allowed = self._may_start_locked(slots, spec, doomed)
-                if allowed:
-                    slots.starting += 1
-            self._stop_workers(doomed)
-            if not allowed:
-                break
+        reserved = self._reserve_starts(spec, count)
+        if not reserved:
+            return []
+        slots, allowed = reserved
+        with futures.ThreadPoolExecutor(min(allowed, _PARALLEL_STARTS)) as starters:
+            starts = [
+                starters.submit(self._scale_up_one, spec, pool, slots) for _ in range(allowed)
+            ]
+        started, failures = [], []
+        for start in starts:
             try:
-                worker = self._start_worker(spec, pool, slots, base.WorkerState.IDLE)
+                started.append(start.result().info())
             except (packages.PackageError, _Refused) as exc:
-                raise exceptions.OrchestratorError(str(exc)) from exc
-            finally:
-                if self._spares is not None:
-                    self._spares.replenish()
-            started.append(worker.info())
+                failures.append(exc)
+        if failures and not started:
+            raise exceptions.OrchestratorError(str(failures[0])) from failures[0]
+        for failure in failures:
+            LOG.warning("Function %s: a worker did not start: %s", spec.function_id, failure)
         return started
+
+    def _reserve_starts(self, spec: base.FunctionSpec, count: int) -> tuple[_Slots, int] | None:
+        """Count up to ``count`` starts as under way; how many the limits allow."""
+        doomed: list[Worker] = []
+        allowed = 0
+        with self._lock:
+            slots = self._slots_for_locked(spec, doomed)
+            while allowed < count and self._may_start_locked(slots, spec, doomed):
+                slots.starting += 1
+                allowed += 1
+        self._stop_workers(doomed)
+        return (slots, allowed) if allowed else None
+
+    def _scale_up_one(self, spec: base.FunctionSpec, pool: _Pool, slots: _Slots) -> Worker:
+        try:
+            return self._start_worker(spec, pool, slots, base.WorkerState.IDLE)
+        finally:
+            if self._spares is not None:
+                self._spares.replenish()
 
     def scale_down(self, function_id: str, version: int, count: int) -> int:
         with self._lock:
