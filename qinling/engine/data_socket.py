@@ -91,6 +91,8 @@ class DataSocketServer:
     def stop(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            # close() alone does not wake a thread blocked in accept() on Linux.
+            listener.shutdown(socket.SHUT_RDWR)
             listener.close()
             try:
                 os.unlink(self.path)

@@ -133,6 +133,44 @@ def _read(path: str) -> str:
         return f.read()
 
 
+def sweep_abandoned(layout: Layout) -> list[str]:
+    """Remove the empty cgroups of drivers whose process is gone (``qinling-<pid>-<n>``).
+
+    A driver killed with SIGKILL leaves its directories behind; its workers
+    end with their zygote. Only empty directories are removed and nothing is
+    killed: a pid that looks dead may be a live driver's in another PID
+    namespace sharing this cgroup tree.
+    """
+    removed = []
+    for base in set(layout.dirs.values()):
+        for path in _subdirs(base):
+            owner = _owner_pid(os.path.basename(path))
+            if owner is None or process_exists(owner):
+                continue
+            children = [_try_rmdir(child) for child in _subdirs(path)]
+            if all(children) and _try_rmdir(path):
+                removed.append(path)
+    return removed
+
+
+def _owner_pid(name: str) -> int | None:
+    prefix, _, rest = name.partition("-")
+    pid, _, number = rest.partition("-")
+    if prefix != "qinling" or not (pid.isdigit() and number.isdigit()):
+        return None
+    return int(pid)
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class DriverCgroups:
     """The driver's own cgroup directories, parents of every worker's."""
 

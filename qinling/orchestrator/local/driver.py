@@ -112,6 +112,8 @@ class LocalOrchestrator(base.Orchestrator):
         self._definitions = runtimes.load_definitions(self.settings.runtimes_dir)
         self._prepare_dirs()
         if isolate and layout is not None:
+            for path in cgroups.sweep_abandoned(layout):
+                LOG.info("Removed the cgroup of a driver that is gone: %s", path)
             self._cgroups = cgroups.DriverCgroups(
                 layout, f"qinling-{os.getpid()}-{next(_instances)}"
             )
@@ -139,6 +141,7 @@ class LocalOrchestrator(base.Orchestrator):
 
     def _prepare_dirs(self) -> None:
         os.makedirs(self.settings.work_dir, mode=0o700, exist_ok=True)
+        self._sweep_abandoned_instances()
         self._instance_dir = tempfile.mkdtemp(
             prefix=f"instance-{os.getpid()}-", dir=self.settings.work_dir
         )
@@ -148,6 +151,16 @@ class LocalOrchestrator(base.Orchestrator):
             sockets = tempfile.mkdtemp(prefix="qinling-", dir=short_base)
         os.makedirs(sockets, mode=0o700, exist_ok=True)
         self._sockets_dir = sockets
+
+    def _sweep_abandoned_instances(self) -> None:
+        """Remove what a driver killed with SIGKILL left in the work directory."""
+        for entry in os.scandir(self.settings.work_dir):
+            prefix, _, rest = entry.name.partition("-")
+            pid = rest.partition("-")[0]
+            if prefix != "instance" or not pid.isdigit() or cgroups.process_exists(int(pid)):
+                continue
+            LOG.info("Removing the work directory of a driver that is gone: %s", entry.path)
+            shutil.rmtree(entry.path, ignore_errors=True)
 
     def stop(self) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ on the fake driver."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -423,39 +424,42 @@ def test_the_socket_is_private_and_removed_on_stop(socket_dir, gate, database):
     assert not os.path.exists(path)
 
 
-def _syscall(thread: threading.Thread) -> list[str]:
-    """What ``thread`` waits in: its syscall's number and arguments (``proc(5)``)."""
+def _blocked_on(thread: threading.Thread, fd: int) -> str | None:
+    """The syscall ``thread`` is blocked in with ``fd`` as first argument (``proc(5)``)."""
     with open(f"/proc/self/task/{thread.native_id}/syscall") as f:
-        return f.read().split()
+        fields = f.read().split()
+    return fields[0] if fields[1:2] == [hex(fd)] else None
+
+
+def _poll(predicate, what: str):
+    deadline = time.monotonic() + 5
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"{what} did not happen"
+        time.sleep(0.001)
+    return value
+
+
+def _accept_once(listener: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # woken by shutdown()
+        listener.accept()
 
 
 def _wait_in_accept(thread: threading.Thread, listener: socket.socket) -> None:
-    """Wait until ``thread`` is blocked in accept() on ``listener``."""
+    """Wait until ``thread`` is blocked in accept() on ``listener``; accept's
+    number is read from a thread of this test's own, blocked in it too."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as reference:
         reference.bind("")  # an abstract address: no file
         reference.listen()
-        waiting = threading.Thread(target=reference.accept, daemon=True)
+        waiting = threading.Thread(target=_accept_once, args=(reference,), daemon=True)
         waiting.start()
         try:
-            deadline = time.monotonic() + 5
-            while _syscall(waiting)[:2] != [_syscall(waiting)[0], hex(reference.fileno())]:
-                assert time.monotonic() < deadline, "accept() never started"
-                time.sleep(0.001)
-            accept = _syscall(waiting)[0]
+            accept = _poll(lambda: _blocked_on(waiting, reference.fileno()), "accept()")
         finally:
             reference.shutdown(socket.SHUT_RDWR)
             waiting.join(5)
-    deadline = time.monotonic() + 5
-    while _syscall(thread)[:2] != [accept, hex(listener.fileno())]:
-        assert time.monotonic() < deadline, f"{thread.name} did not reach accept()"
-        time.sleep(0.001)
+    _poll(lambda: _blocked_on(thread, listener.fileno()) == accept, "accept() on the listener")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DataSocketServer.stop() closes the listener without shutting it down: "
-    "a thread blocked in accept() is not woken on Linux and stays blocked",
-)
 def test_stop_ends_the_accept_thread(socket_dir, gate, database):
     served = Engine(os.path.join(socket_dir, "engine.sock"), gate, database)
     before = set(threading.enumerate())
