@@ -58,7 +58,7 @@ def test_stop_drains_running_executions_and_ends_the_overdue_in_error(tmp_path):
 
     with parts.engine.db.transaction() as session:
         ended = {i: session.get(models.Execution, i) for i in (quick["id"], slow["id"])}
-    assert ended[quick["id"]].status == "success"
+    assert ended[quick["id"]].status == "success", ended[quick["id"]].result
     assert ended[slow["id"]].status == "error"
     message = json.loads(ended[slow["id"]].result)["output"]
     assert "graceful_shutdown_timeout" in message and "3 s" in message
