@@ -60,3 +60,25 @@ def serve(
                 stop()
             except Exception:
                 LOG.exception("Error while stopping")
+
+
+def serve_api(
+    app,
+    conf,
+    *,
+    on_stop: tuple[Callable[[], None], ...] = (),
+    reuse_port: bool = False,
+    on_listening: Callable[[int], None] | None = None,
+) -> None:
+    """``serve`` on ``[api] host``/``port`` with ``[api] api_workers`` threads,
+    draining for up to ``[engine] graceful_shutdown_timeout``."""
+    serve(
+        app,
+        conf.api.host,
+        conf.api.port,
+        threads=conf.api.api_workers,
+        on_stop=on_stop,
+        drain_seconds=conf.engine.graceful_shutdown_timeout,
+        reuse_port=reuse_port,
+        on_listening=on_listening,
+    )

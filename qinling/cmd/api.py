@@ -13,14 +13,7 @@ def main(argv: list[str] | None = None) -> None:
         app, close = bootstrap.api_only(conf)
     except exceptions.ConfigurationError as err:
         sys.exit(f"qinling-api: {err.message}")
-    http_server.serve(
-        app,
-        conf.api.host,
-        conf.api.port,
-        threads=conf.api.api_workers,
-        on_stop=(close,),
-        drain_seconds=conf.engine.graceful_shutdown_timeout,
-    )
+    http_server.serve_api(app, conf, on_stop=(close,))
 
 
 if __name__ == "__main__":

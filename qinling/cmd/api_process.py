@@ -12,15 +12,7 @@ def main(argv: list[str] | None = None) -> None:
     api_processes.die_with_parent()
     conf = bootstrap.config(sys.argv[1:] if argv is None else argv)
     app, close = bootstrap.api_process(conf)
-    http_server.serve(
-        app,
-        conf.api.host,
-        conf.api.port,
-        threads=conf.api.api_workers,
-        on_stop=(close,),
-        drain_seconds=conf.engine.graceful_shutdown_timeout,
-        reuse_port=True,
-    )
+    http_server.serve_api(app, conf, on_stop=(close,), reuse_port=True)
 
 
 if __name__ == "__main__":

@@ -26,15 +26,8 @@ def main(argv: list[str] | None = None) -> None:
             drain_seconds=conf.engine.graceful_shutdown_timeout,
         )
         on_listening, on_stop = others.start, (others.stop, parts.close)
-    http_server.serve(
-        parts.app,
-        conf.api.host,
-        conf.api.port,
-        threads=conf.api.api_workers,
-        on_stop=on_stop,
-        drain_seconds=conf.engine.graceful_shutdown_timeout,
-        reuse_port=several,
-        on_listening=on_listening,
+    http_server.serve_api(
+        parts.app, conf, on_stop=on_stop, reuse_port=several, on_listening=on_listening
     )
 
 

@@ -102,16 +102,17 @@ class ExecutionLoader:
                 )
                 return None, base.ExecutionRequest(execution_id)
             row = conn.execute(records.EXECUTION_QUERY, {"id": execution_id}).first()
-            if row is None or row.function_id is None:
+            target = _read_target(conn, row.function_id, row.function_version) if row else None
+            if target is None:
                 raise exceptions.NotFound(
-                    "The function of this execution was deleted before it ran."
+                    "The function of this execution (or its version) was deleted before it ran."
                 )
-            spec = self._function_spec(conn, row)
-        self.counts.add(row.function_id)
-        return spec, self._request(execution_id, row.input, row)
+        spec = self._runnable_spec(target)
+        self.counts.add(target.function_id)
+        return spec, self._request(execution_id, row.input, target)
 
     def _request(self, execution_id: str, raw_input: str | None, row) -> base.ExecutionRequest:
-        """``row``: the function's columns as ``records.FUNCTION_QUERY`` returns them."""
+        """``row``: the function's columns as ``records.RUN_QUERY`` returns them."""
         return base.ExecutionRequest(
             execution_id=execution_id,
             input=records.decode_input(raw_input),
@@ -131,29 +132,6 @@ class ExecutionLoader:
         except exceptions.QinlingError as err:
             LOG.warning("Execution %s runs without OpenStack credentials: %s", execution_id, err)
             return {}
-
-    def _function_spec(self, conn, row) -> base.FunctionSpec:
-        """The spec of the function (version) in ``row``; its runtime must be ready."""
-        source = row
-        if row.function_version:
-            version = {"function_id": row.function_id, "number": row.function_version}
-            source = conn.execute(records.VERSION_QUERY, version).first()
-            if source is None:
-                raise exceptions.NotFound(
-                    f"Function {row.function_id} has no version {row.function_version}."
-                )
-        runtime = conn.execute(records.RUNTIME_QUERY, {"id": source.runtime_id}).first()
-        if runtime is None:
-            raise exceptions.NotFound(f"The runtime of function {row.function_id} is gone.")
-        if runtime.status != states.RuntimeStatus.AVAILABLE:
-            raise exceptions.Conflict(f"Runtime {runtime.id} is {runtime.status}, not available.")
-        return specs.function_spec(
-            row,
-            source,
-            runtime,
-            package_path=self._package_path(source.package_digest),
-            default_concurrency=self._conf.engine.function_concurrency,
-        )
 
     def _package_path(self, digest: str | None) -> str | None:
         if not digest:
@@ -177,18 +155,19 @@ class ExecutionLoader:
 
     def spec_for(self, function_id: str, version: int) -> base.FunctionSpec:
         with self._db.connection() as conn:
-            row = conn.execute(
-                records.FUNCTION_QUERY, {"function_id": function_id, "version": version}
-            ).first()
-            if row is None:
-                raise exceptions.NotFound.of("Function", function_id)
-            return self._function_spec(conn, row)
+            target = _run_target(conn, function_id, version, None)
+        return self._runnable_spec(target)
+
+
+def _read_target(conn, function_id: str, version: int | None) -> Any:
+    """The function (version) with its runtime (``records.RUN_QUERY``); None if gone."""
+    query = records.RUN_VERSION_QUERY if version else records.RUN_QUERY
+    return conn.execute(query, {"function_id": function_id, "version": version or 0}).first()
 
 
 def _run_target(conn, function_id: str, version: int, scope: str | None) -> Any:
     """``db.executions.Lookup`` reading all that running the function needs."""
-    query = records.RUN_VERSION_QUERY if version else records.RUN_QUERY
-    target = conn.execute(query, {"function_id": function_id, "version": version}).first()
+    target = _read_target(conn, function_id, version)
     if target is None or (scope is not None and target.project_id != scope):
         db_executions.check_visible(conn, function_id, version, scope)
     return target

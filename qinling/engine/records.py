@@ -41,50 +41,10 @@ CLAIM = (
         engine_host=sa.bindparam("host"),
     )
 )
-# A function's columns that running it needs, as EXECUTION_QUERY and
-# FUNCTION_QUERY both return them.
-_FUNCTION_COLUMNS = (
-    FUNCTIONS.c.id.label("function_id"),
-    FUNCTIONS.c.runtime_id,
-    FUNCTIONS.c.package_digest,
-    FUNCTIONS.c.entry,
-    FUNCTIONS.c.memory_size,
-    FUNCTIONS.c.cpu,
-    FUNCTIONS.c.timeout,
-    FUNCTIONS.c.environment,
-    FUNCTIONS.c.concurrency,
-    FUNCTIONS.c.trust_id,
-)
-EXECUTION_QUERY = (
-    sa.select(
-        EXECUTIONS.c.input,
-        EXECUTIONS.c.function_version,
-        EXECUTIONS.c.project_id,
-        *_FUNCTION_COLUMNS,
-    )
-    .select_from(EXECUTIONS.outerjoin(FUNCTIONS, FUNCTIONS.c.id == EXECUTIONS.c.function_id))
-    .where(EXECUTIONS.c.id == sa.bindparam("id"))
-)
-FUNCTION_QUERY = sa.select(
-    sa.bindparam("version", type_=sa.Integer).label("function_version"),
-    FUNCTIONS.c.project_id,
-    *_FUNCTION_COLUMNS,
-).where(FUNCTIONS.c.id == sa.bindparam("function_id"))
-VERSION_QUERY = sa.select(
-    VERSIONS.c.runtime_id,
-    VERSIONS.c.package_digest,
-    VERSIONS.c.entry,
-    VERSIONS.c.memory_size,
-    VERSIONS.c.cpu,
-    VERSIONS.c.timeout,
-    VERSIONS.c.environment,
-).where(
-    VERSIONS.c.function_id == sa.bindparam("function_id"),
-    VERSIONS.c.version_number == sa.bindparam("number"),
-)
-RUNTIME_QUERY = sa.select(
-    RUNTIMES.c.id, RUNTIMES.c.image, RUNTIMES.c.trusted, RUNTIMES.c.status
-).where(RUNTIMES.c.id == sa.bindparam("id"))
+# What the engine needs of an execution it has claimed (its function: RUN_QUERY).
+EXECUTION_QUERY = sa.select(
+    EXECUTIONS.c.input, EXECUTIONS.c.function_id, EXECUTIONS.c.function_version
+).where(EXECUTIONS.c.id == sa.bindparam("id"))
 
 
 def _run_columns(source: sa.Table) -> tuple:

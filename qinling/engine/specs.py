@@ -20,8 +20,9 @@ def function_spec(
     package_path: str | None,
     default_concurrency: int,
 ) -> base.FunctionSpec:
-    """``function``: a row of ``records.EXECUTION_QUERY`` or ``FUNCTION_QUERY``;
-    ``source``: that row again, or the version's row when it names a version."""
+    """``function``: a row with the function's columns; ``source``: the one with
+    its code and limits (the function's or a version's); ``runtime``: its
+    runtime's. One row of ``records.RUN_QUERY`` serves as all three."""
     return base.FunctionSpec(
         function_id=function.function_id,
         version=function.function_version or 0,
