@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from tests import processes
 from tests.functional import server
@@ -180,6 +181,22 @@ class Deployment:
             files={"package": ("f.zip", server.zip_source({"main.py": source}))},
         )
         return self.check(response, 201)["id"]
+
+    def started_on(self, host: str) -> int:
+        """Executions engine ``host`` is running now, as the database says
+        (the API does not show which engine runs an execution)."""
+        engine = sa.create_engine(self._sections["database"]["connection"])
+        try:
+            with engine.connect() as conn:
+                return conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM executions WHERE status = 'running' "
+                        "AND engine_host = :host AND started_at IS NOT NULL"
+                    ),
+                    {"host": host},
+                ).scalar_one()
+        finally:
+            engine.dispose()
 
     def executions(self, ids: set[str]) -> dict[str, dict]:
         rows = requests.get(self.url("/v1/executions"), params={"limit": 1000}).json()

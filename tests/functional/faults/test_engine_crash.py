@@ -52,6 +52,11 @@ def test_kill_9_of_an_engine_loses_no_execution(deployment):
         what="the first executions to end",
         details=deployment.details,
     )
+    processes.wait_for(
+        lambda: deployment.started_on("engine-1") > 0,
+        what="engine-1 to be running executions",
+        details=deployment.details,
+    )
     deployment.kill_engine("engine-1")
 
     rows = deployment.wait_all_final(ids, deadline=90)
