@@ -1,7 +1,9 @@
 """``qinling.api.wsgi:application`` for uWSGI and mod_wsgi.
 
 Configuration comes from ``QINLING_CONFIG_FILE`` (default
-/etc/qinling/qinling.conf); the engine is reached over RPC.
+/etc/qinling/qinling.conf); the engine is reached over RPC, and sync
+executions over its data socket when ``[engine] data_socket`` is set, as
+for ``qinling-api``.
 """
 
 from __future__ import annotations
@@ -9,10 +11,6 @@ from __future__ import annotations
 import os
 
 from qinling import conf as qconf
-from qinling import storage
-from qinling.api.app import create_app
-from qinling.db.session import Database
-from qinling.engine.rpcapi import EngineRPCClient
 
 
 def build_application(config_file: str | None = None):
@@ -23,9 +21,8 @@ def build_application(config_file: str | None = None):
     logs.setup(conf)
     from qinling import bootstrap
 
-    db = Database.from_conf(conf)
-    bootstrap.require_schema(db)
-    return create_app(conf, db=db, engine=EngineRPCClient(conf), storage=storage.load(conf))
+    app, _close = bootstrap.api_only(conf)  # the server process's life is the app's
+    return app
 
 
 def __getattr__(name: str):
