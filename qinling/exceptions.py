@@ -77,3 +77,12 @@ class ConfigurationError(QinlingError):
 class StorageError(QinlingError):
     http_code = 500
     title = "Storage Error"
+
+
+def by_name(name: str | None, message: str, fallback: str) -> QinlingError:
+    """Rebuild a domain exception sent by its class name (over RPC or the
+    engine's data socket); ``fallback`` is the message for an unknown class."""
+    cls = globals().get(name or "")
+    if isinstance(cls, type) and issubclass(cls, QinlingError):
+        return cls(message)
+    return QinlingError(fallback)

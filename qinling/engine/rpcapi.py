@@ -128,8 +128,5 @@ class EngineRPCClient:
 
 def _remote_error(err: messaging.RemoteError) -> exceptions.QinlingError:
     """Rebuild a domain exception the engine raised, by its class name."""
-    cls = getattr(exceptions, err.exc_type or "", None)
     message = (err.value or "").strip()
-    if isinstance(cls, type) and issubclass(cls, exceptions.QinlingError):
-        return cls(message)
-    return exceptions.QinlingError(f"The engine failed: {err.exc_type}")
+    return exceptions.by_name(err.exc_type, message, f"The engine failed: {err.exc_type}")

@@ -100,7 +100,9 @@ class SocketEngineClient:
                 f"The engine's data socket closed during '{method}': {err}"
             ) from err
         if "error" in reply:
-            raise _domain_error(reply["error"])
+            error = reply["error"]
+            message = str(error.get("message") or "")
+            raise exceptions.by_name(error.get("type"), message, message or "The engine failed.")
         return reply.get("result")
 
     # EngineClient -----------------------------------------------------------
@@ -188,11 +190,3 @@ class ClaimedRunner:
                 output=f"{err.message} The execution may not have run.",
             )
         return records.record(self._db, request.execution_id, result)
-
-
-def _domain_error(error: dict[str, Any]) -> exceptions.QinlingError:
-    cls = getattr(exceptions, str(error.get("type")), None)
-    message = str(error.get("message") or "")
-    if isinstance(cls, type) and issubclass(cls, exceptions.QinlingError):
-        return cls(message)
-    return exceptions.QinlingError(message or "The engine failed.")
