@@ -17,6 +17,7 @@ from qinling.db.session import Database
 from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import ClaimingInvoker
 from qinling.engine.loader import ExecutionLoader
+from qinling.engine.pending import PendingExecutions
 from qinling.engine.rpcapi import EngineRPCClient
 from qinling.engine.service import EngineService
 from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
@@ -79,13 +80,15 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     if socket_path:
         engine.serve_data_socket(socket_path)
     client = InProcessEngineClient(engine.gate, submit=engine.submit)
+    pending = PendingExecutions(db, conf.api.sync_execution_write_after)
     execution_invoker = ClaimingInvoker(
-        db, engine.manager.loader, engine.gate.run_claimed, fallback=EngineInvoker(db, client)
+        engine.manager.loader, pending, engine.gate.run_only, fallback=EngineInvoker(db, client)
     )
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
         client.shutdown()
+        pending.close()
         engine.stop()
         db.dispose()
 
@@ -99,19 +102,20 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
     require_schema(db)
     store = storage.load(conf)
     client = EngineRPCClient(conf)
-    execution_invoker = loader = None
+    execution_invoker, close_invoker = None, None
     if conf.engine.data_socket:
         data_path = SocketEngineClient(
             conf.engine.data_socket, sync_margin=conf.api.sync_execution_margin
         )
-        loader = ExecutionLoader(conf, db, store)
-        execution_invoker = _claiming_over(db, loader, data_path, fallback_engine=client)
+        execution_invoker, close_invoker = _data_socket_invoker(
+            conf, db, store, data_path, fallback_engine=client
+        )
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
         client.shutdown()
-        if loader is not None:
-            loader.counts.close()
+        if close_invoker is not None:
+            close_invoker()
         db.dispose()
 
     return app, close
@@ -123,25 +127,35 @@ def api_process(conf) -> tuple[object, Callable[[], None]]:
     db = Database.from_conf(conf, serving=True)
     store = storage.load(conf)
     client = SocketEngineClient(data_socket_path(conf), sync_margin=conf.api.sync_execution_margin)
-    loader = ExecutionLoader(conf, db, store)
-    execution_invoker = _claiming_over(db, loader, client, fallback_engine=client)
+    execution_invoker, close_invoker = _data_socket_invoker(
+        conf, db, store, client, fallback_engine=client
+    )
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
         client.shutdown()
-        loader.counts.close()
+        close_invoker()
         db.dispose()
 
     return app, close
 
 
-def _claiming_over(db, loader, data_path: SocketEngineClient, *, fallback_engine):
-    return ClaimingInvoker(
-        db,
-        loader,
-        ClaimedRunner(db, data_path),
-        fallback=EngineInvoker(db, fallback_engine),
+def _data_socket_invoker(
+    conf, db: Database, store, data_path: SocketEngineClient, *, fallback_engine
+) -> tuple[ClaimingInvoker, Callable[[], None]]:
+    """Sync executions claimed in this process, run over an engine's data
+    socket; and what closes it."""
+    loader = ExecutionLoader(conf, db, store)
+    pending = PendingExecutions(db, conf.api.sync_execution_write_after)
+    invoker = ClaimingInvoker(
+        loader, pending, ClaimedRunner(data_path), fallback=EngineInvoker(db, fallback_engine)
     )
+
+    def close() -> None:
+        pending.close()
+        loader.counts.close()
+
+    return invoker, close
 
 
 def run_engine(conf) -> None:

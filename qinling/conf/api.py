@@ -52,4 +52,15 @@ OPTS = [
         help="Seconds a synchronous execution request waits beyond the "
         "function's own timeout before giving up with 504.",
     ),
+    cfg.FloatOpt(
+        "sync_execution_write_after",
+        default=0.5,
+        min=0,
+        help="Seconds a synchronous execution runs before it is written to "
+        "the database as running. One that ends sooner is written once, as it "
+        "ended: one database write instead of two. Until it is written an "
+        "execution is not listed and cannot be cancelled, and if its API "
+        "process dies nothing of it is recorded (its caller's request fails). "
+        "0 writes every synchronous execution before it starts.",
+    ),
 ]

@@ -145,7 +145,22 @@ def check_version(conn: sa.Connection, function_id: str, number: int) -> None:
         raise exceptions.NotFound(f"Function {function_id} has no version {number}.")
 
 
-def accept(
+def accept(conn: sa.Connection, **order: Any) -> Accepted:
+    """Insert a ``running`` execution; NotFound if its target is not there.
+
+    Takes the arguments of ``new_execution``.
+    """
+    accepted = new_execution(conn, **order)
+    conn.execute(_INSERT, accepted.row)
+    return accepted
+
+
+def insert(conn: sa.Connection, row: dict[str, Any]) -> None:
+    """Insert an execution row made by ``new_execution`` (with any columns changed)."""
+    conn.execute(_INSERT, row)
+
+
+def new_execution(
     conn: sa.Connection,
     *,
     function_id: str | None,
@@ -159,12 +174,13 @@ def accept(
     claim_host: str | None = None,
     lookup: Lookup | None = None,
 ) -> Accepted:
-    """Insert a ``running`` execution; NotFound if its target is not there.
+    """A ``running`` execution's row, not inserted yet; NotFound if its
+    target is not there.
 
     ``alias`` is looked up in ``alias_project``; the function must belong to
     ``scope_project`` unless that is None (admins, the engine, webhooks).
-    With ``claim_host`` the row is inserted already started by that engine:
-    for a caller that runs it at once, so that no other engine may take it.
+    With ``claim_host`` the row is already started by that engine: for a
+    caller that runs it at once, so that no other engine may take it.
     ``lookup`` reads the function (version) instead of the default, for a
     caller that wants more of it in the same statement.
     """
@@ -195,7 +211,6 @@ def accept(
         "started_at": now if claim_host else None,
         "engine_host": claim_host,
     }
-    conn.execute(_INSERT, row)
     return Accepted(row, function.timeout, function)
 
 
@@ -207,6 +222,17 @@ def accept_order(
     lookup: Lookup | None = None,
 ) -> Accepted:
     return accept(conn, **vars(order), claim_host=claim_host, lookup=lookup)
+
+
+def order_execution(
+    conn: sa.Connection,
+    order: Order,
+    *,
+    claim_host: str | None = None,
+    lookup: Lookup | None = None,
+) -> Accepted:
+    """``new_execution`` of an ``Order``: the row, not inserted."""
+    return new_execution(conn, **vars(order), claim_host=claim_host, lookup=lookup)
 
 
 def settled(db, accepted: Accepted, outcome: dict[str, Any] | None) -> Any:

@@ -26,7 +26,7 @@ LOG = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Claimed:
-    """An execution accepted and claimed by this engine, ready to run.
+    """A sync execution accepted and claimed by this engine, ready to run.
 
     ``spec`` is None when it cannot run; ``error`` then says why.
     """
@@ -46,21 +46,22 @@ class ExecutionLoader:
         owner_credentials: credentials.FunctionCredentials | None = None,
     ) -> None:
         self._conf = conf
-        self._db = db
+        self.db = db
         self._storage = storage
         self._credentials = owner_credentials or credentials.load(conf)
         self.counts = ExecutionCounts(db)
 
-    def accept_claimed(self, order: db_executions.Order) -> Claimed:
-        """Accept an execution this engine runs at once: read, inserted and
-        claimed in one transaction (the warm path of a sync call).
+    def load_claimed(self, order: db_executions.Order) -> Claimed:
+        """A sync execution this engine runs at once, claimed by this host:
+        its row (not written: see ``engine.pending``) and what running it
+        needs, read in one statement (the warm path of a sync call).
 
-        Raises what ``accept`` raises (nothing is inserted then); a function
-        that cannot run (its runtime not available, ...) is accepted, with
-        ``error`` saying why, for the caller to end it.
+        Raises what ``db.executions.new_execution`` raises; a function that
+        cannot run (its runtime not available, ...) gives ``error`` saying
+        why, for the caller to end it.
         """
-        with self._db.connection() as conn:
-            accepted = db_executions.accept_order(
+        with self.db.connection() as conn:
+            accepted = db_executions.order_execution(
                 conn, order, claim_host=self._conf.engine.host, lookup=_run_target
             )
         self.counts.add(accepted.row["function_id"])
@@ -95,7 +96,7 @@ class ExecutionLoader:
 
         Core statements, not the ORM: this is the warm path of every execution.
         """
-        with self._db.connection() as conn:
+        with self.db.connection() as conn:
             if not self._claim(conn, execution_id):
                 LOG.info(
                     "Execution %s is gone, final or taken by another engine; skipped", execution_id
@@ -154,7 +155,7 @@ class ExecutionLoader:
         return claimed.rowcount == 1
 
     def spec_for(self, function_id: str, version: int) -> base.FunctionSpec:
-        with self._db.connection() as conn:
+        with self.db.connection() as conn:
             target = _run_target(conn, function_id, version, None)
         return self._runnable_spec(target)
 

@@ -125,9 +125,6 @@ class EngineManager:
             return None
         return self.run_claimed(ctx, spec, request)
 
-    def end_unrunnable(self, execution_id: str, message: str) -> dict[str, Any] | None:
-        return records.finish(self._db, execution_id, states.ExecutionStatus.ERROR, output=message)
-
     def run_claimed(
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
     ) -> dict[str, Any] | None:

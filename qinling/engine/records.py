@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from qinling import states
+from qinling.db import executions as db_executions
 from qinling.db import models
 from qinling.db.session import Database
 from qinling.orchestrator import base
@@ -142,17 +143,15 @@ def encode_result(output: Any, duration: float) -> str:
     return encoded
 
 
-def record(db: Database, execution_id: str, result: base.ExecutionResult) -> dict[str, Any] | None:
-    """Record how a run ended (see ``finish``)."""
+def ending(result: base.ExecutionResult) -> tuple[states.ExecutionStatus, dict[str, Any]]:
+    """The status and the columns that record how a run ended."""
     if result.platform_error:
         status = states.ExecutionStatus.ERROR
         output: Any = result.platform_error
     else:
         status = states.ExecutionStatus.SUCCESS if result.success else states.ExecutionStatus.FAILED
         output = result.output
-    return finish(
-        db,
-        execution_id,
+    return status, ended_values(
         status,
         output=output,
         duration=result.duration,
@@ -161,6 +160,42 @@ def record(db: Database, execution_id: str, result: base.ExecutionResult) -> dic
         init_duration=result.init_duration,
         memory_peak=result.memory_peak,
     )
+
+
+def ended_values(
+    status: states.ExecutionStatus,
+    *,
+    output: Any,
+    duration: float = 0.0,
+    logs: str = "",
+    **extra: Any,
+) -> dict[str, Any]:
+    """The columns of an execution that ended so (``finished_at`` is now)."""
+    finished_at = models.utcnow()
+    return dict(
+        status=status,
+        result=encode_result(output, duration),
+        logs=cap(logs, MAX_LOG_CHARS),
+        duration=round(duration, 6),
+        finished_at=finished_at,
+        updated_at=finished_at,
+        **extra,
+    )
+
+
+def outcome_of(values: dict[str, Any]) -> dict[str, Any]:
+    """What callers get back of a recorded end: JSON-safe, for RPC, no logs."""
+    outcome = {k: v for k, v in values.items() if k not in ("logs", "finished_at")}
+    return outcome | {
+        "status": str(values["status"]),
+        "updated_at": values["updated_at"].isoformat(),
+    }
+
+
+def record(db: Database, execution_id: str, result: base.ExecutionResult) -> dict[str, Any] | None:
+    """Record how a run ended (see ``finish``)."""
+    status, values = ending(result)
+    return _end(db, execution_id, status, values)
 
 
 def finish(
@@ -175,19 +210,28 @@ def finish(
 ) -> dict[str, Any] | None:
     """End a running execution; the recorded fields (JSON-safe, for RPC
     callers), or None when it had already ended (a cancel, the reaper)."""
-    result = encode_result(output, duration)
-    values = dict(
-        status=status,
-        result=result,
-        logs=cap(logs, MAX_LOG_CHARS),
-        duration=round(duration, 6),
-        finished_at=models.utcnow(),
-        **extra,
-    )
+    values = ended_values(status, output=output, duration=duration, logs=logs, **extra)
+    return _end(db, execution_id, status, values)
+
+
+def write_ended(
+    db: Database, row: dict[str, Any], status: states.ExecutionStatus, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Insert an execution that was never written, as it ended (``row``: from
+    ``db.executions.new_execution``, ``values``: from ``ending``)."""
     with db.connection() as conn:
-        ended = end_running(conn, execution_id, **values, updated_at=values["finished_at"])
-    LOG.info("Execution %s ended %s", execution_id, status)
+        db_executions.insert(conn, row | values)
+    LOG.info("Execution %s ended %s", row["id"], status)
+    return outcome_of(values)
+
+
+def _end(
+    db: Database, execution_id: str, status: states.ExecutionStatus, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    with db.connection() as conn:
+        ended = end_running(conn, execution_id, **values)
     if not ended:
+        LOG.info("Execution %s had already ended; %s not recorded", execution_id, status)
         return None
-    outcome = {k: v for k, v in values.items() if k not in ("logs", "finished_at")}
-    return outcome | {"status": str(status), "updated_at": values["finished_at"].isoformat()}
+    LOG.info("Execution %s ended %s", execution_id, status)
+    return outcome_of(values)

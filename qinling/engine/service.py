@@ -57,19 +57,10 @@ class Gate:
         with self._running(execution_id) as admitted:
             return self._manager.create_execution(ctx, execution_id) if admitted else None
 
-    def run_claimed(self, ctx, spec, request):
-        """Run an execution claimed at acceptance (see ``ExecutionLoader.accept_claimed``).
-
-        Claimed already, it would wait for the reaper if left alone here: a
-        stopping engine ends it at once with a message instead.
-        """
-        with self._running(request.execution_id) as admitted:
-            if admitted:
-                return self._manager.run_claimed(ctx, spec, request)
-        return self._manager.end_unrunnable(request.execution_id, STOPPING_MESSAGE)
-
     def run_only(self, ctx, spec, request):
-        """Run a claimed execution for an API process that records it itself."""
+        """Run an execution claimed at acceptance (``ExecutionLoader.load_claimed``)
+        for a caller that records it (``ClaimingInvoker``); a stopping engine
+        answers with a platform error instead of running it."""
         with self._running(request.execution_id) as admitted:
             if admitted:
                 return self._manager.run_only(ctx, spec, request)

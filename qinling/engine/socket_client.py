@@ -1,6 +1,6 @@
 """The engine client of an API process on the engine's host: its data socket.
 
-Implements ``engine.client.EngineClient`` (plus ``run_claimed``) over
+Implements ``engine.client.EngineClient`` (plus ``run``) over
 ``engine.data_socket``. One connection per calling thread, opened on first
 use and reopened once if the engine restarted since.
 """
@@ -12,10 +12,9 @@ import socket
 import threading
 from typing import Any
 
-from qinling import exceptions, states
+from qinling import exceptions
 from qinling.context import RequestContext
-from qinling.db.session import Database
-from qinling.engine import records, specs
+from qinling.engine import specs
 from qinling.engine.data_socket import MAX_FRAME
 from qinling.orchestrator import base
 from qinling.orchestrator.local._sandbox import wire
@@ -167,26 +166,20 @@ class SocketEngineClient:
 
 
 class ClaimedRunner:
-    """``run_claimed`` for ``ClaimingInvoker`` in an API process: run by the
-    engine over the data socket, recorded here. When the engine cannot be
-    reached, or dies during the run, the execution (claimed by this process)
-    is ended here in ``error``."""
+    """``run`` for ``ClaimingInvoker`` in an API process: an execution this
+    process claimed, run by the engine over the data socket, the result
+    unrecorded. An engine that cannot be reached, or dies during the run,
+    gives a platform error as the result."""
 
-    def __init__(self, db: Database, client: SocketEngineClient) -> None:
-        self._db = db
+    def __init__(self, client: SocketEngineClient) -> None:
         self._client = client
 
     def __call__(
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
-    ) -> dict[str, Any] | None:
+    ) -> base.ExecutionResult:
         try:
-            result = self._client.run(ctx, spec, request)
+            return self._client.run(ctx, spec, request)
         except exceptions.ServiceUnavailable as err:
             LOG.warning("Execution %s: %s", request.execution_id, err.message)
-            return records.finish(
-                self._db,
-                request.execution_id,
-                states.ExecutionStatus.ERROR,
-                output=f"{err.message} The execution may not have run.",
-            )
-        return records.record(self._db, request.execution_id, result)
+            message = f"{err.message} The execution may not have run."
+            return base.ExecutionResult(success=False, platform_error=message)

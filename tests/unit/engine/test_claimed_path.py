@@ -1,9 +1,13 @@
-"""A sync execution in process: accepted, claimed and loaded in one
-transaction, then run by this engine (``ClaimingInvoker``)."""
+"""A sync execution in process: read and claimed in one statement, run by
+this engine, written once as it ended unless it runs long (``ClaimingInvoker``
+with ``PendingExecutions``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +19,7 @@ from qinling.db import executions as db_executions
 from qinling.db import models
 from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import ClaimingInvoker
+from qinling.engine.pending import PendingExecutions
 from qinling.engine.service import STOPPING_MESSAGE, Gate
 from tests.unit.db import rows
 from tests.unit.engine.support import execution, make_function
@@ -28,28 +33,145 @@ def _order(function_id: str, *, sync: bool = True, **values) -> db_executions.Or
     return db_executions.Order(**(fields | {"description": None} | values))
 
 
-def _invoker(database, engine, gate, submitted: list) -> ClaimingInvoker:
+def _invoker(
+    database, engine, gate, submitted: list, *, write_after: float = 60.0, run=None
+) -> ClaimingInvoker:
     client = InProcessEngineClient(gate, submit=lambda task, *a, **kw: submitted.append(a))
     return ClaimingInvoker(
-        database, engine.loader, gate.run_claimed, fallback=EngineInvoker(database, client)
+        engine.loader,
+        PendingExecutions(database, write_after),
+        run or gate.run_only,
+        fallback=EngineInvoker(database, client),
     )
 
 
-def test_a_sync_execution_is_inserted_claimed_and_runs_here(database, manager):
+@contextlib.contextmanager
+def _execution_writes(database):
+    """The INSERTs and UPDATEs of executions run on ``database`` meanwhile."""
+    seen: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in ("INSERT", "UPDATE") and "executions" in statement.split("(")[0]:
+            seen.append(verb)
+
+    sa.event.listen(database.engine, "before_cursor_execute", watch)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", watch)
+
+
+class HeldRun:
+    """A run that waits for ``release`` once it has started."""
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, ctx, spec, request):
+        self.started.set()
+        if not self.release.wait(30):
+            raise AssertionError("the test never released the run")
+        return self._gate.run_only(ctx, spec, request)
+
+
+def _wait_for_row(database, predicate) -> models.Execution:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with database.transaction() as session:
+            found = session.scalars(sa.select(models.Execution)).first()
+        if found is not None and predicate(found):
+            return found
+        time.sleep(0.01)
+    raise AssertionError("the execution was not written as expected")
+
+
+def test_a_sync_execution_is_claimed_runs_here_and_is_written_once(database, manager):
     engine, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
     invoker = _invoker(database, engine, Gate(engine), [])
 
-    row = invoker.invoke(CTX, _order(function_id))
+    with _execution_writes(database) as writes:
+        row = invoker.invoke(CTX, _order(function_id))
 
+    assert writes == ["INSERT"]
     assert orchestrator.runs == [row.id]
     assert (row.status, json.loads(row.result)["output"]) == ("success", 1)
     stored = execution(database, row.id)
     assert (stored.status, stored.engine_host) == ("success", engine._conf.engine.host)
     assert stored.started_at and stored.finished_at
+    assert (stored.created_at, stored.input) == (row.created_at, '{"a": 1}')
     engine.loader.counts.flush()  # counts are written in batches, once a second
     with database.transaction() as session:
         assert session.get(models.Function, function_id).count == 1
+
+
+def test_a_sync_execution_running_long_is_written_as_running_then_ended(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    held = HeldRun(Gate(engine))
+    invoker = _invoker(database, engine, Gate(engine), [], write_after=0.05, run=held)
+    ended: list = []
+    caller = threading.Thread(target=lambda: ended.append(invoker.invoke(CTX, _order(function_id))))
+
+    with _execution_writes(database) as writes:
+        caller.start()
+        try:
+            assert held.started.wait(10)
+            running = _wait_for_row(database, lambda row: True)
+        finally:
+            held.release.set()
+            caller.join(10)
+
+    # Listed while it ran, claimed by this engine, so the reaper would end it.
+    assert (running.status, running.engine_host) == ("running", engine._conf.engine.host)
+    assert running.started_at is not None and running.finished_at is None
+    assert writes == ["INSERT", "UPDATE"]
+    assert ended[0].id == running.id and ended[0].status == "success"
+    assert execution(database, running.id).status == "success"
+
+
+def test_a_sync_execution_cancelled_while_it_runs_stays_cancelled(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    held = HeldRun(Gate(engine))
+    invoker = _invoker(database, engine, Gate(engine), [], write_after=0.0, run=held)
+    ended: list = []
+    caller = threading.Thread(target=lambda: ended.append(invoker.invoke(CTX, _order(function_id))))
+
+    caller.start()
+    try:
+        assert held.started.wait(10)
+        running = _wait_for_row(database, lambda row: True)
+        assert engine.cancel_execution(CTX, running.id) is True
+    finally:
+        held.release.set()
+        caller.join(10)
+
+    assert ended[0].status == "cancelled"
+    assert execution(database, running.id).status == "cancelled"
+
+
+def test_with_write_after_zero_the_row_is_written_before_the_run(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    gate = Gate(engine)
+    seen: list[str] = []
+
+    def run(ctx, spec, request):
+        seen.append(execution(database, request.execution_id).status)
+        return gate.run_only(ctx, spec, request)
+
+    invoker = _invoker(database, engine, gate, [], write_after=0.0, run=run)
+
+    with _execution_writes(database) as writes:
+        row = invoker.invoke(CTX, _order(function_id))
+
+    assert seen == ["running"]
+    assert writes == ["INSERT", "UPDATE"]
+    assert execution(database, row.id).status == "success"
 
 
 def test_an_async_execution_stays_unclaimed_until_an_engine_thread_takes_it(database, manager):
@@ -66,7 +188,7 @@ def test_an_async_execution_stays_unclaimed_until_an_engine_thread_takes_it(data
     assert left.started_at is None and left.engine_host is None
 
 
-def test_an_unknown_function_is_refused_and_nothing_is_inserted(database, manager):
+def test_an_unknown_function_is_refused_and_nothing_is_written(database, manager):
     engine, _, _ = manager
     invoker = _invoker(database, engine, Gate(engine), [])
 
@@ -92,7 +214,7 @@ def test_a_function_whose_runtime_is_not_available_ends_in_error(database, manag
     assert "not available" in json.loads(row.result)["output"]
 
 
-def test_a_stopping_engine_ends_a_claimed_execution_with_a_message(database, manager):
+def test_a_stopping_engine_ends_a_sync_execution_with_a_message(database, manager):
     engine, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
     gate = Gate(engine)

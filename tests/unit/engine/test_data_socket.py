@@ -22,6 +22,8 @@ from qinling.db import executions as db_executions
 from qinling.db import models
 from qinling.engine import records, specs
 from qinling.engine.data_socket import DataSocketServer
+from qinling.engine.invoker import ClaimingInvoker
+from qinling.engine.pending import PendingExecutions
 from qinling.engine.service import STOPPING_MESSAGE, Gate
 from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
 from qinling.orchestrator.local._sandbox import wire
@@ -120,6 +122,13 @@ def _accepted_row(database, function_id: str) -> str:
 def _runtime_of(database, function_id: str) -> str:
     with database.transaction() as session:
         return session.get(models.Function, function_id).runtime_id
+
+
+def _written(database, claimed):
+    """A claimed sync execution written as running, as a long run is."""
+    with database.connection() as conn:
+        db_executions.insert(conn, claimed.accepted.row)
+    return claimed
 
 
 def _output(row: models.Execution):
@@ -260,38 +269,57 @@ def test_casts_are_answered_at_once_and_reach_submit(database, manager, engine, 
 # The data path ---------------------------------------------------------------
 
 
-def test_run_returns_the_result_and_the_api_process_records_it(database, manager, engine, client):
+def test_run_returns_the_result_and_leaves_recording_to_the_caller(
+    database, manager, engine, client
+):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    first = engine_manager.loader.accept_claimed(_order(function_id))
-    second = engine_manager.loader.accept_claimed(_order(function_id))
+    first = _written(database, engine_manager.loader.load_claimed(_order(function_id)))
+    second = _written(database, engine_manager.loader.load_claimed(_order(function_id)))
 
     result = client.run(CTX, first.spec, first.request)
-    outcome = ClaimedRunner(database, client)(CTX, second.spec, second.request)
+    again = ClaimedRunner(client)(CTX, second.spec, second.request)
 
     assert (result.success, result.output, result.cold_start) == (True, 7, True)
-    # Recording the run is the caller's: the engine left it running.
-    assert execution(database, first.accepted.id).status == "running"
+    assert (again.success, again.output) == (True, 7)
+    assert again.cold_start is False  # the spec came over the wire intact: warm reuse
     assert orchestrator.runs == [first.accepted.id, second.accepted.id]
-    assert outcome["status"] == "success"
-    stored = execution(database, second.accepted.id)
-    assert (stored.status, _output(stored)) == ("success", 7)
-    assert stored.cold_start is False  # the spec came over the wire intact: warm reuse
+    # Recording the run is the caller's: the engine left both running.
+    assert execution(database, first.accepted.id).status == "running"
+    assert execution(database, second.accepted.id).status == "running"
     assert engine.recorded_ids == []
+
+
+def test_an_api_process_writes_its_sync_execution_once_as_it_ended(
+    database, manager, engine, client
+):
+    engine_manager, orchestrator, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    invoker = ClaimingInvoker(
+        engine_manager.loader,
+        PendingExecutions(database, 60.0),
+        ClaimedRunner(client),
+        fallback=None,
+    )
+
+    row = invoker.invoke(CTX, _order(function_id))
+
+    assert (row.status, _output(row)) == ("success", 7)
+    stored = execution(database, row.id)
+    assert (stored.status, _output(stored)) == ("success", 7)
+    assert orchestrator.runs == [row.id] and engine.recorded_ids == []
 
 
 def test_a_stopping_engine_answers_run_with_a_message(database, manager, gate, client):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    claimed = engine_manager.loader.accept_claimed(_order(function_id))
+    claimed = engine_manager.loader.load_claimed(_order(function_id))
     gate.close()
 
-    outcome = ClaimedRunner(database, client)(CTX, claimed.spec, claimed.request)
+    result = ClaimedRunner(client)(CTX, claimed.spec, claimed.request)
 
     assert orchestrator.runs == []
-    assert outcome["status"] == "error"
-    stored = execution(database, claimed.accepted.id)
-    assert (stored.status, _output(stored)) == ("error", STOPPING_MESSAGE)
+    assert (result.success, result.platform_error) == (False, STOPPING_MESSAGE)
 
 
 class HeldGate:
@@ -317,7 +345,7 @@ def test_a_run_whose_caller_went_away_is_recorded_by_the_engine(
 ):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    claimed = engine_manager.loader.accept_claimed(_order(function_id))
+    claimed = _written(database, engine_manager.loader.load_claimed(_order(function_id)))
     held = HeldGate(gate)
     served = Engine(os.path.join(socket_dir, "held.sock"), held, database)
     served.server.start()
@@ -380,25 +408,25 @@ def test_a_socket_file_nobody_listens_on_is_unavailable(socket_dir):
     assert "cannot be reached" in refused.value.message
 
 
-def test_an_unreachable_engine_ends_the_claimed_execution_in_error(
-    database, manager, engine, client
-):
+def test_an_unreachable_engine_ends_the_sync_execution_in_error(database, manager, engine, client):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    claimed = engine_manager.loader.accept_claimed(_order(function_id))
+    invoker = ClaimingInvoker(
+        engine_manager.loader,
+        PendingExecutions(database, 60.0),
+        ClaimedRunner(client),
+        fallback=None,
+    )
     engine.stop()
 
-    outcome = ClaimedRunner(database, client)(CTX, claimed.spec, claimed.request)
+    row = invoker.invoke(CTX, _order(function_id))
 
     assert orchestrator.runs == []
-    assert outcome["status"] == "error"
-    stored = execution(database, claimed.accepted.id)
+    assert row.status == "error"
+    stored = execution(database, row.id)
     assert stored.status == "error" and stored.finished_at is not None
     assert "cannot be reached" in _output(stored)
     assert engine.server.path in _output(stored)
-
-
-# The socket file -------------------------------------------------------------
 
 
 def test_the_socket_is_private_and_removed_on_stop(socket_dir, gate, database):
