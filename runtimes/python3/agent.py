@@ -72,6 +72,7 @@ def serve(listen_fd: int, lifeline_fd: int, config: dict[str, Any]) -> None:
     if config.get("python"):
         sys.executable = config["python"]
     logs = _Logs(config["max_logs"])
+    sys.dont_write_bytecode = True  # the package is read-only: do not even try
     started = time.monotonic()
     function, load_error = _load(config["entry"], config["package_dir"])
     hello: dict[str, Any] = {"ready": True, "init_duration": time.monotonic() - started}
@@ -106,6 +107,29 @@ def _serve_connection(
             reply = _execute(function, request, config["max_output"], logs)
         _send(conn, reply)
         _end_leftover_processes()
+
+
+def rehearse(directory: str) -> None:
+    """Walk the paths every worker takes at load, before it has a function.
+
+    A spare worker calls this while it waits: the pages those paths write
+    (copy-on-write copies of the zygote's, fresh allocations) are then
+    faulted in off the cold start's critical path. Every worker touches
+    them when it loads its function, so it costs no memory per worker.
+    """
+    name = "_qinling_rehearsal"
+    path = os.path.join(directory, name + ".py")
+    with open(path, "w") as f:
+        f.write("def main(**kwargs):\n    return {'ok': kwargs}\n")
+    saved = list(sys.path)
+    sys.dont_write_bytecode = True
+    try:
+        _load(name + ".main", directory)
+    finally:
+        sys.path[:] = saved
+        sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        os.unlink(path)
 
 
 def _load(entry: str, package_dir: str) -> tuple[Callable[..., Any] | None, str | None]:

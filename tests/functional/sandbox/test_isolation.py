@@ -177,6 +177,24 @@ def test_tmp_is_writable_and_size_limited(config, function):
     assert big.output == {"error": "OSError", "errno": 28}  # ENOSPC
 
 
+def test_a_function_finds_tmp_empty_and_no_module_of_the_platform(driver, function):
+    """Spare workers rehearse loading a function in their /tmp before they get one."""
+    spec = function(
+        """
+        import os
+        import sys
+
+        def main():
+            return {
+                "tmp": sorted(os.listdir("/tmp")),
+                "modules": [m for m in sys.modules if "qinling" in m and m != "_qinling_agent"],
+                "path": [p for p in sys.path if p.startswith("/tmp")],
+            }
+        """
+    )
+    assert execute(driver, spec).output == {"tmp": [], "modules": [], "path": []}
+
+
 def test_runs_unprivileged_without_capabilities(driver, function):
     spec = function(
         """

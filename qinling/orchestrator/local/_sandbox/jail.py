@@ -52,10 +52,18 @@ _RLIMITS = {
 Runner = Callable[[dict[str, Any]], None]
 
 
-def enter(plan: dict[str, Any], fds: tuple[int, int, int], run: Runner) -> None:
+def enter(
+    plan: dict[str, Any],
+    fds: tuple[int, int, int],
+    run: Runner,
+    rehearse: Callable[[str], None] | None = None,
+) -> None:
     """Never returns: the worker runs ``run(plan)`` and exits.
 
     ``fds`` are the listening socket, the lifeline and the attach socket.
+    ``rehearse(directory)``: the runtime agent's own rehearsal of loading a
+    function, run by an isolated worker before it waits for its function,
+    with a writable scratch directory (its private ``/tmp``).
     """
     try:
         os.setsid()  # its own session and process group, killed as one in unsafe mode
@@ -67,6 +75,8 @@ def enter(plan: dict[str, Any], fds: tuple[int, int, int], run: Runner) -> None:
             flags = _NAMESPACES | (sc.CLONE_NEWNET if plan["private_network"] else 0)
             sc.unshare(flags)
             _isolate(plan)
+        if plan["isolate"] and rehearse is not None:
+            _rehearse(rehearse)
         function = _await_function()
         if plan["isolate"]:
             _attach(plan, function["package"])
@@ -102,6 +112,14 @@ def _arrange_fds(fds: tuple[int, int, int]) -> None:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+
+
+def _rehearse(rehearse: Callable[[str], None]) -> None:
+    """Fault in, off the cold start's path, the pages loading a function writes."""
+    try:
+        rehearse("/tmp")
+    except Exception:  # only a speed-up: the worker is as good without it
+        pass
 
 
 def _await_function() -> dict[str, Any]:

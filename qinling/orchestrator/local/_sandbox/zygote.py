@@ -96,7 +96,8 @@ class Zygote:
             if plan.get("background"):
                 os.nice(BACKGROUND_NICENESS)
             listen_fd, attach_fd = sockets
-            jail.enter(plan, (listen_fd, self.lifeline_r, attach_fd), self._runner)
+            rehearse = getattr(self.agent, "rehearse", None)
+            jail.enter(plan, (listen_fd, self.lifeline_r, attach_fd), self._runner, rehearse)
         finally:
             os._exit(1)
 
