@@ -15,15 +15,62 @@ import io
 import itertools
 import json
 import shutil
+import sys
 import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
 from qinling import exceptions
 from qinling.orchestrator import base
+
+
+class _ThreadRouted:
+    """Stands in for sys.stdout or sys.stderr: what a thread running a
+    function prints goes to that run's logs, anything else where it went.
+
+    Functions run side by side in threads; swapping the process-wide stream
+    per call would mix their logs (or, under a lock, run them one at a time).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.local = threading.local()
+
+    def write(self, text: str) -> int:
+        return (getattr(self.local, "buffer", None) or self.stream).write(text)
+
+    def flush(self) -> None:
+        (getattr(self.local, "buffer", None) or self.stream).flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+_routing = threading.Lock()
+
+
+@contextlib.contextmanager
+def _printed_into(buffer: io.StringIO) -> Iterator[None]:
+    """Route this thread's prints into ``buffer`` for the duration."""
+    with _routing:
+        routed = []
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, _ThreadRouted):  # a test runner may swap them
+                stream = _ThreadRouted(stream)
+                setattr(sys, name, stream)
+            routed.append(stream)
+    for stream in routed:
+        stream.local.buffer = buffer
+    try:
+        yield
+    finally:
+        for stream in routed:
+            stream.local.buffer = None
 
 
 class _Worker:
@@ -43,7 +90,6 @@ class FakeOrchestrator(base.Orchestrator):
         self._names = itertools.count(1)
         self._tmp = tempfile.mkdtemp(prefix="qinling-fake-")
         self._threads = futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="fake-fn")
-        self._print_lock = threading.Lock()
         # Execution id -> set when it ends or is cancelled; ids in _cancelled were.
         self._running: dict[str, threading.Event] = {}
         self._cancelled: set[str] = set()
@@ -205,7 +251,7 @@ class FakeOrchestrator(base.Orchestrator):
         args, kwargs = _arguments(func, request)
         out = io.StringIO()
         started = time.monotonic()
-        with self._print_lock, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        with _printed_into(out):
             try:
                 result, success = func(*args, **kwargs), True
             except Exception as err:
