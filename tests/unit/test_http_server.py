@@ -1,0 +1,77 @@
+"""The API's HTTP server: keep-alive connections served back to back, and a clean stop."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVER = """
+import sys
+from qinling import http_server
+
+def app(environ, start_response):
+    body = (environ["REQUEST_METHOD"] + " " + environ["PATH_INFO"]).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+def listening(port):
+    print(port, flush=True)
+
+http_server.serve(app, "127.0.0.1", 0, threads=4, on_listening=listening,
+                  on_stop=(lambda: print("stopped", flush=True),))
+"""
+
+
+@pytest.fixture
+def server():
+    """(its port, the process) of a server serving a WSGI app that echoes the request line."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield int(process.stdout.readline()), process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        process.stdout.close()
+
+
+def _get(connection: http.client.HTTPConnection, method: str, path: str) -> bytes:
+    connection.request(method, path, body=b"x" if method == "POST" else None)
+    response = connection.getresponse()
+    assert response.status == 200
+    return response.read()
+
+
+def test_requests_on_one_keep_alive_connection_are_all_answered(server):
+    port, _ = server
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        answers = [_get(connection, "GET", f"/n/{n}") for n in range(50)]
+        time.sleep(0.05)  # longer than a worker waits for the next request
+        after_a_pause = _get(connection, "POST", "/later")
+    finally:
+        connection.close()
+
+    assert answers == [f"GET /n/{n}".encode() for n in range(50)]
+    assert after_a_pause == b"POST /later"
+
+
+def test_sigterm_stops_it_with_an_idle_keep_alive_connection_open(server):
+    port, process = server
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    assert _get(connection, "GET", "/once") == b"GET /once"
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(10) == 0
+    assert process.stdout.read().strip() == "stopped"
+    connection.close()
