@@ -96,7 +96,8 @@ class Zygote:
             if plan.get("background"):
                 os.nice(BACKGROUND_NICENESS)
             listen_fd, attach_fd = sockets
-            rehearse = getattr(self.agent, "rehearse", None)
+            # Only a spare has time to rehearse: it waits for its function.
+            rehearse = getattr(self.agent, "rehearse", None) if plan.get("background") else None
             jail.enter(plan, (listen_fd, self.lifeline_r, attach_fd), self._runner, rehearse)
         finally:
             os._exit(1)
