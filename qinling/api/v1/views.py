@@ -14,7 +14,11 @@ from qinling.db import models
 
 
 def timestamp(value: datetime.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
+    """``YYYY-MM-DD HH:MM:SS``, the wall time as stored (Qinling's format)."""
+    if not value:
+        return None
+    # isoformat: a third of strftime's cost, on every row of every response.
+    return value.replace(tzinfo=None, microsecond=0).isoformat(" ")
 
 
 def _stamps(row: Any) -> dict[str, Any]:
