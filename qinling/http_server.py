@@ -41,11 +41,12 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
             return True
         if not self.server.ready or self.server.requests.qsize:
             return False  # stopping, or others wait for this thread
+        poller = select.poll()  # not select(): descriptors beyond 1024 are common here
         try:
-            readable, _, _ = select.select([self.socket], [], [], KEEP_ALIVE_WAIT)
+            poller.register(self.socket, select.POLLIN)
+            return bool(poller.poll(KEEP_ALIVE_WAIT * 1000))
         except (OSError, ValueError):
             return False
-        return bool(readable)
 
 
 def serve(
