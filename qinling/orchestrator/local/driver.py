@@ -1,7 +1,8 @@
 """The local orchestrator: sandboxed workers on this host.
 
 Bookkeeping lives here; starting and stopping workers is ``Launcher``'s
-job, the sandbox itself is ``_sandbox``'s. One lock guards all bookkeeping
+job, one run on a worker ``runs``', the host's preparation ``host``'s, the
+sandbox itself ``_sandbox``'s. One lock guards all bookkeeping
 and is never held while a process starts, runs or stops. Each function
 version has a ``_Slots`` whose condition variable queues executions waiting
 for a worker.
@@ -13,9 +14,7 @@ import dataclasses
 import itertools
 import logging
 import os
-import resource
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -25,10 +24,18 @@ from oslo_config import cfg
 
 from qinling import exceptions
 from qinling.orchestrator import base
-from qinling.orchestrator.local import cgroups, packages, runtimes, spares, zygote_client
+from qinling.orchestrator.local import (
+    cgroups,
+    host,
+    packages,
+    runs,
+    runtimes,
+    spares,
+    zygote_client,
+)
 from qinling.orchestrator.local.launcher import Launcher
 from qinling.orchestrator.local.settings import Settings
-from qinling.orchestrator.local.worker import Worker, WorkerGone
+from qinling.orchestrator.local.worker import Worker
 
 LOG = logging.getLogger(__name__)
 
@@ -91,26 +98,13 @@ class LocalOrchestrator(base.Orchestrator):
     # -- life cycle -------------------------------------------------------
 
     def start(self) -> None:
-        _raise_open_files_limit()
+        host.raise_open_files_limit()
         layout = cgroups.detect()
-        problems = _isolation_problems(layout)
-        isolate = not problems
-        if problems and not self.settings.unsafe_development_mode:
-            raise exceptions.OrchestratorError(
-                "The local orchestrator cannot isolate functions on this host: "
-                + "; ".join(problems)
-                + ". Run the engine as root on a host with cgroups, or set [sandbox] "
-                "unsafe_development_mode = true on a single-user development machine."
-            )
-        if problems:
-            warning = (
-                "UNSAFE DEVELOPMENT MODE: functions run WITHOUT isolation, as the "
-                "service's user, with access to its files (" + "; ".join(problems) + ")."
-            )
-            LOG.warning("!" * 20 + " %s " + "!" * 20, warning)
-            self._warnings = (warning,)
+        isolate, self._warnings = host.isolation(
+            layout, unsafe_allowed=self.settings.unsafe_development_mode
+        )
         self._definitions = runtimes.load_definitions(self.settings.runtimes_dir)
-        self._prepare_dirs()
+        self._instance_dir, self._sockets_dir = host.instance_dirs(self.settings.work_dir)
         if isolate and layout is not None:
             for path in cgroups.sweep_abandoned(layout):
                 LOG.info("Removed the cgroup of a driver that is gone: %s", path)
@@ -138,29 +132,6 @@ class LocalOrchestrator(base.Orchestrator):
             layout.describe() if isolate and layout else "no isolation",
             ", ".join(sorted(self._definitions)),
         )
-
-    def _prepare_dirs(self) -> None:
-        os.makedirs(self.settings.work_dir, mode=0o700, exist_ok=True)
-        self._sweep_abandoned_instances()
-        self._instance_dir = tempfile.mkdtemp(
-            prefix=f"instance-{os.getpid()}-", dir=self.settings.work_dir
-        )
-        sockets = os.path.join(self._instance_dir, "s")
-        if len(sockets) > 80:  # sun_path holds 108 bytes
-            short_base = "/run" if os.access("/run", os.W_OK) else tempfile.gettempdir()
-            sockets = tempfile.mkdtemp(prefix="qinling-", dir=short_base)
-        os.makedirs(sockets, mode=0o700, exist_ok=True)
-        self._sockets_dir = sockets
-
-    def _sweep_abandoned_instances(self) -> None:
-        """Remove what a driver killed with SIGKILL left in the work directory."""
-        for entry in os.scandir(self.settings.work_dir):
-            prefix, _, rest = entry.name.partition("-")
-            pid = rest.partition("-")[0]
-            if prefix != "instance" or not pid.isdigit() or cgroups.process_exists(int(pid)):
-                continue
-            LOG.info("Removing the work directory of a driver that is gone: %s", entry.path)
-            shutil.rmtree(entry.path, ignore_errors=True)
 
     def stop(self) -> None:
         with self._lock:
@@ -302,8 +273,8 @@ class LocalOrchestrator(base.Orchestrator):
             return base.ExecutionResult(
                 success=False,
                 output=f"The {pool.definition.name} runtime needs at least "
-                f"{_mib(pool.definition.min_memory)} of memory; the function has "
-                f"{_mib(spec.memory_size)}.",
+                f"{runs.mib(pool.definition.min_memory)} of memory; the function has "
+                f"{runs.mib(spec.memory_size)}.",
             )
         try:
             worker, cold = self._acquire(spec, pool, request.execution_id)
@@ -324,81 +295,22 @@ class LocalOrchestrator(base.Orchestrator):
             if cancelled:
                 broken = False
                 return base.ExecutionResult(success=False, output=base.CANCELLED_OUTPUT)
-            result, broken = self._run_on(worker, spec, request, cold)
+            result, broken = runs.run_on(
+                worker,
+                spec,
+                request,
+                cold=cold,
+                was_cancelled=lambda: self._was_cancelled(request.execution_id),
+            )
             return result
         finally:
             self._release(worker, broken)
             if cold and self._spares is not None:
                 self._spares.replenish()
 
-    def _run_on(
-        self, worker: Worker, spec: base.FunctionSpec, request: base.ExecutionRequest, cold: bool
-    ) -> tuple[base.ExecutionResult, bool]:
-        """The result, and whether the worker must be replaced."""
-        result = base.ExecutionResult(
-            success=False,
-            cold_start=cold,
-            init_duration=worker.init_duration if cold else None,
-            worker_name=worker.name,
-        )
-        if worker.cgroup is not None:
-            worker.cgroup.reset_memory_peak()
-        message = {
-            "execution_id": request.execution_id,
-            "input": request.input,
-            "context": request.context,
-        }
-        try:
-            reply = worker.call(message, float(spec.timeout))
-        except (TimeoutError, WorkerGone) as exc:
-            worker.kill()
-            if self._was_cancelled(request.execution_id):
-                result.output = base.CANCELLED_OUTPUT
-            elif isinstance(exc, TimeoutError):
-                LOG.info("Execution %s timed out on worker %s", request.execution_id, worker.name)
-                result.output, result.duration = base.TIMEOUT_OUTPUT, float(spec.timeout)
-            else:
-                self._explain_death(worker, request, result, exc)
-            return result, True
-        result.success = bool(reply.get("success"))
-        result.output = reply.get("output")
-        result.duration = float(reply.get("duration", 0.0))
-        result.logs = (worker.load_logs if cold else "") + str(reply.get("logs", ""))
-        if worker.cgroup is not None:
-            result.memory_peak = worker.cgroup.memory_peak()
-        if not worker.stdio_intact():
-            LOG.info(
-                "Execution %s closed its worker's stdout or stderr; replacing it",
-                request.execution_id,
-            )
-            return result, True
-        return result, False
-
     def _was_cancelled(self, execution_id: str) -> bool:
         with self._lock:
             return execution_id in self._cancelled
-
-    def _explain_death(
-        self,
-        worker: Worker,
-        request: base.ExecutionRequest,
-        result: base.ExecutionResult,
-        exc: Exception,
-    ) -> None:
-        if worker.cgroup is not None and worker.cgroup.oom_kills():
-            result.output = (
-                f"Function exceeded its memory limit of {_mib(worker.memory_size)} and was killed."
-            )
-            result.memory_peak = worker.cgroup.memory_peak()
-            return
-        # Only the function runs in its worker while it executes: a worker
-        # that dies then (os._exit, a crash, a closed socket) is its fault.
-        message = (
-            f"The worker running the function exited unexpectedly ({exc}): the function "
-            "exited, crashed or closed the worker's connection. The worker was replaced."
-        )
-        LOG.warning("Execution %s: worker %s: %s", request.execution_id, worker.name, message)
-        result.output = message
 
     def _acquire(
         self, spec: base.FunctionSpec, pool: _Pool, execution_id: str
@@ -421,10 +333,10 @@ class LocalOrchestrator(base.Orchestrator):
                         slots.starting += 1
                         break
                     if not queued and slots.waiting >= self.settings.max_queued_executions:
-                        raise _Refused(_queue_full_message(spec, self.settings))
+                        raise _Refused(runs.queue_full_message(spec, self.settings))
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        raise _Refused(_queue_timeout_message(spec, self.settings))
+                        raise _Refused(runs.queue_timeout_message(spec, self.settings))
                     queued = True
                     slots.waiting += 1
                     try:
@@ -654,45 +566,3 @@ class LocalOrchestrator(base.Orchestrator):
             self._unused_digests -= free
         for digest in free:
             self._launcher.packages.discard(digest)
-
-
-def _isolation_problems(layout: cgroups.Layout | None) -> list[str]:
-    problems = []
-    if os.geteuid() != 0:
-        problems.append("the service does not run as root (namespaces, mounts and uids need it)")
-    if layout is None:
-        problems.append("no usable cgroups (memory, cpu and pids controllers, v1 or v2)")
-    return problems
-
-
-def _queue_full_message(spec: base.FunctionSpec, settings: Settings) -> str:
-    return (
-        f"Too many executions of function {spec.function_id} (version {spec.version}): "
-        f"all {spec.concurrency} workers its concurrency limit allows are busy and "
-        f"{settings.max_queued_executions} executions are already waiting."
-    )
-
-
-def _queue_timeout_message(spec: base.FunctionSpec, settings: Settings) -> str:
-    return (
-        f"No worker of function {spec.function_id} (version {spec.version}) became free "
-        f"within {settings.queue_wait_timeout:g} s; all {spec.concurrency} workers its "
-        "concurrency limit allows are busy."
-    )
-
-
-def _mib(size: int) -> str:
-    return f"{size / (1 << 20):g} MiB"
-
-
-def _raise_open_files_limit() -> None:
-    """Each warm worker holds a few descriptors in the engine (its socket, its
-    pidfd, ...): thousands of workers need more than the usual soft limit of
-    1024, so take the hard limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1048576)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError) as exc:
-            LOG.warning("Cannot raise the open files limit from %s to %s: %s", soft, target, exc)

@@ -20,7 +20,7 @@ from typing import Any
 
 from qinling import exceptions
 from qinling.orchestrator import base
-from qinling.orchestrator.local import cgroups, packages, runtimes, zygote_client
+from qinling.orchestrator.local import cgroups, packages, runs, runtimes, zygote_client
 from qinling.orchestrator.local._sandbox import wire
 from qinling.orchestrator.local.settings import Settings
 from qinling.orchestrator.local.worker import Worker
@@ -223,7 +223,7 @@ class Launcher:
 
     def _death_reason(self, worker: Worker) -> str | None:
         if worker.cgroup is not None and worker.cgroup.oom_kills():
-            return f"(it ran out of its memory limit of {_mib(worker.memory_size)})"
+            return f"(it ran out of its memory limit of {runs.mib(worker.memory_size)})"
         return None
 
     def _plan(self, worker: Worker, definition: runtimes.RuntimeDefinition) -> dict[str, Any]:
@@ -307,7 +307,3 @@ class Launcher:
 def _short(function_id: str) -> str:
     cleaned = "".join(c for c in function_id if c.isalnum() or c in "-_")
     return cleaned[:8] or "function"
-
-
-def _mib(size: int) -> str:
-    return f"{size / (1 << 20):g} MiB"
