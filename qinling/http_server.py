@@ -80,6 +80,11 @@ def serve(
     stop_requested = threading.Event()
 
     def request_stop(signum, _frame) -> None:
+        # Once: an API process gets its parent-death SIGTERM again for each
+        # thread of the killed server it is handed to, and concurrent stops
+        # would block each other on cheroot's full request queue.
+        if stop_requested.is_set():
+            return
         LOG.info("Signal %s: stopping", signum)
         stop_requested.set()
         threading.Thread(target=server.stop, name="stopper").start()

@@ -24,7 +24,7 @@ def app(environ, start_response):
 def listening(port):
     print(port, flush=True)
 
-http_server.serve(app, "127.0.0.1", 0, threads=4, on_listening=listening,
+http_server.serve(app, "127.0.0.1", 0, threads=64, on_listening=listening,
                   on_stop=(lambda: print("stopped", flush=True),))
 """
 
@@ -71,6 +71,20 @@ def test_sigterm_stops_it_with_an_idle_keep_alive_connection_open(server):
     assert _get(connection, "GET", "/once") == b"GET /once"
 
     process.send_signal(signal.SIGTERM)
+
+    assert process.wait(10) == 0
+    assert process.stdout.read().strip() == "stopped"
+    connection.close()
+
+
+def test_sigterm_again_and_again_stops_it_once(server):
+    port, process = server
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    assert _get(connection, "GET", "/once") == b"GET /once"
+
+    for _ in range(20):  # what an API process gets when its server is SIGKILLed:
+        process.send_signal(signal.SIGTERM)  # one for each of the server's threads
+        time.sleep(0.002)
 
     assert process.wait(10) == 0
     assert process.stdout.read().strip() == "stopped"
