@@ -7,6 +7,7 @@ strings) for function create/update, so ``fields`` accepts both and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -126,16 +127,25 @@ def _coerce_one(value: str, prop: dict[str, Any]) -> Any:
     return value
 
 
-# Schemas are module constants: build each validator once, not per request.
-_VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
+@dataclasses.dataclass(frozen=True)
+class _Checks:
+    """What checks bodies against one schema, built once per schema."""
+
+    schema: dict[str, Any]
+    validator: jsonschema.protocols.Validator
+    plain_fields: dict[str, dict[str, Any]] | None  # see _plain_fields
 
 
-def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
-    validator = _VALIDATORS.get(id(schema))
-    if validator is None or validator.schema is not schema:
+# Schemas are module constants: build their checks once, not per request.
+_CHECKS: dict[int, _Checks] = {}
+
+
+def _checks(schema: dict[str, Any]) -> _Checks:
+    found = _CHECKS.get(id(schema))
+    if found is None or found.schema is not schema:
         validator = jsonschema.Draft202012Validator(schema)
-        _VALIDATORS[id(schema)] = validator
-    return validator
+        found = _CHECKS[id(schema)] = _Checks(schema, validator, _plain_fields(schema))
+    return found
 
 
 def validate(data: Any, schema: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +156,7 @@ def validate(data: Any, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate_fully(data: Any, schema: dict[str, Any]) -> None:
-    validator = _validator(schema)
+    validator = _checks(schema).validator
     if not validator.is_valid(data):
         error = jsonschema.exceptions.best_match(validator.iter_errors(data))
         raise exceptions.InputError(_describe(error))
@@ -167,15 +177,11 @@ _PLAIN_TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
 }
 _PLAIN_KEYWORDS = frozenset({"type", "maxLength", "minimum", "maximum"})
-_PLAIN_CHECKS: dict[int, tuple[dict[str, Any], Any]] = {}
 
 
 def _plainly_valid(data: Any, schema: dict[str, Any]) -> bool:
     """True only when ``data`` is valid for ``schema`` beyond doubt."""
-    cached = _PLAIN_CHECKS.get(id(schema))
-    if cached is None or cached[0] is not schema:
-        cached = _PLAIN_CHECKS[id(schema)] = (schema, _plain_fields(schema))
-    fields = cached[1]
+    fields = _checks(schema).plain_fields
     if fields is None or not isinstance(data, dict):
         return False
     if any(name not in data for name in schema.get("required", ())):

@@ -151,7 +151,7 @@ def accept(conn: sa.Connection, **order: Any) -> Accepted:
     Takes the arguments of ``new_execution``.
     """
     accepted = new_execution(conn, **order)
-    conn.execute(_INSERT, accepted.row)
+    insert(conn, accepted.row)
     return accepted
 
 
@@ -214,14 +214,9 @@ def new_execution(
     return Accepted(row, function.timeout, function)
 
 
-def accept_order(
-    conn: sa.Connection,
-    order: Order,
-    *,
-    claim_host: str | None = None,
-    lookup: Lookup | None = None,
-) -> Accepted:
-    return accept(conn, **vars(order), claim_host=claim_host, lookup=lookup)
+def accept_order(conn: sa.Connection, order: Order) -> Accepted:
+    """``accept`` of an ``Order``."""
+    return accept(conn, **vars(order))
 
 
 def order_execution(

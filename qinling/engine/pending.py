@@ -44,7 +44,6 @@ class Held:
     """One sync execution between its acceptance and its end."""
 
     row: dict[str, Any]
-    due: float
     state: _State = _State.HELD
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -64,14 +63,15 @@ class PendingExecutions:
 
         With ``after`` 0 it is written at once, in the caller's thread.
         """
-        held = Held(row, time.monotonic() + self._after)
+        held = Held(row)
         if self._after <= 0:
             with self._db.connection() as conn:
                 db_executions.insert(conn, row)
             held.state = _State.WRITTEN
             return held
         with self._wake:
-            heapq.heappush(self._due, (held.due, next(self._order), held))
+            due = time.monotonic() + self._after
+            heapq.heappush(self._due, (due, next(self._order), held))
             if self._writer is None and not self._closed:
                 self._writer = threading.Thread(
                     target=self._write_loop, name="pending-executions", daemon=True
@@ -84,12 +84,12 @@ class PendingExecutions:
     def end(self, held: Held, result: base.ExecutionResult) -> dict[str, Any] | None:
         """Record how the run ended: the fields recorded (``records.outcome_of``),
         or None when it had ended otherwise meanwhile (a cancel, the reaper)."""
-        status, values = records.ending(result)
+        values = records.ending(result)
         with held.lock:
             if held.state is _State.HELD:
                 held.state = _State.ENDED
-                return records.write_ended(self._db, held.row, status, values)
-        return records.record(self._db, held.row["id"], result)
+                return records.write_ended(self._db, held.row, values)
+        return records.update_ended(self._db, held.row["id"], values)
 
     def close(self) -> None:
         """Stop writing long runs; those still held are written by their ``end``."""

@@ -143,15 +143,15 @@ def encode_result(output: Any, duration: float) -> str:
     return encoded
 
 
-def ending(result: base.ExecutionResult) -> tuple[states.ExecutionStatus, dict[str, Any]]:
-    """The status and the columns that record how a run ended."""
+def ending(result: base.ExecutionResult) -> dict[str, Any]:
+    """The columns that record how a run ended (``ended_values``)."""
     if result.platform_error:
         status = states.ExecutionStatus.ERROR
         output: Any = result.platform_error
     else:
         status = states.ExecutionStatus.SUCCESS if result.success else states.ExecutionStatus.FAILED
         output = result.output
-    return status, ended_values(
+    return ended_values(
         status,
         output=output,
         duration=result.duration,
@@ -194,8 +194,7 @@ def outcome_of(values: dict[str, Any]) -> dict[str, Any]:
 
 def record(db: Database, execution_id: str, result: base.ExecutionResult) -> dict[str, Any] | None:
     """Record how a run ended (see ``finish``)."""
-    status, values = ending(result)
-    return _end(db, execution_id, status, values)
+    return update_ended(db, execution_id, ending(result))
 
 
 def finish(
@@ -211,27 +210,25 @@ def finish(
     """End a running execution; the recorded fields (JSON-safe, for RPC
     callers), or None when it had already ended (a cancel, the reaper)."""
     values = ended_values(status, output=output, duration=duration, logs=logs, **extra)
-    return _end(db, execution_id, status, values)
+    return update_ended(db, execution_id, values)
 
 
-def write_ended(
-    db: Database, row: dict[str, Any], status: states.ExecutionStatus, values: dict[str, Any]
-) -> dict[str, Any]:
+def write_ended(db: Database, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Insert an execution that was never written, as it ended (``row``: from
-    ``db.executions.new_execution``, ``values``: from ``ending``)."""
+    ``db.executions.new_execution``, ``values``: from ``ended_values``)."""
     with db.connection() as conn:
         db_executions.insert(conn, row | values)
-    LOG.info("Execution %s ended %s", row["id"], status)
+    LOG.info("Execution %s ended %s", row["id"], values["status"])
     return outcome_of(values)
 
 
-def _end(
-    db: Database, execution_id: str, status: states.ExecutionStatus, values: dict[str, Any]
-) -> dict[str, Any] | None:
+def update_ended(db: Database, execution_id: str, values: dict[str, Any]) -> dict[str, Any] | None:
+    """End a running execution with ``values`` (from ``ended_values``); None
+    when it had already ended (a cancel, the reaper)."""
     with db.connection() as conn:
         ended = end_running(conn, execution_id, **values)
     if not ended:
-        LOG.info("Execution %s had already ended; %s not recorded", execution_id, status)
+        LOG.info("Execution %s had already ended; %s not recorded", execution_id, values["status"])
         return None
-    LOG.info("Execution %s ended %s", execution_id, status)
+    LOG.info("Execution %s ended %s", execution_id, values["status"])
     return outcome_of(values)

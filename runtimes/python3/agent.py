@@ -115,7 +115,8 @@ def rehearse(directory: str) -> None:
     A spare worker calls this while it waits: the pages those paths write
     (copy-on-write copies of the zygote's, fresh allocations) are then
     faulted in off the cold start's critical path. Every worker touches
-    them when it loads its function, so it costs no memory per worker.
+    most of them when it loads its function anyway (measured: +0.09 MB of
+    private memory per attached worker).
     """
     name = "_qinling_rehearsal"
     path = os.path.join(directory, name + ".py")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import ClaimingInvoker
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.service import STOPPING_MESSAGE, Gate
+from tests import processes
 from tests.unit.db import rows
 from tests.unit.engine.support import execution, make_function
 
@@ -77,15 +77,29 @@ class HeldRun:
         return self._gate.run_only(ctx, spec, request)
 
 
-def _wait_for_row(database, predicate) -> models.Execution:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with database.transaction() as session:
-            found = session.scalars(sa.select(models.Execution)).first()
-        if found is not None and predicate(found):
-            return found
-        time.sleep(0.01)
-    raise AssertionError("the execution was not written as expected")
+def _written_row(database) -> models.Execution | None:
+    with database.transaction() as session:
+        return session.scalars(sa.select(models.Execution)).first()
+
+
+@contextlib.contextmanager
+def _held_in_its_run(database, manager, *, write_after: float):
+    """A sync execution invoked in a thread and held in its run until the
+    block ends. Yields its row once written, and a list that then gets what
+    the invoker answered."""
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    held = HeldRun(Gate(engine))
+    invoker = _invoker(database, engine, Gate(engine), [], write_after=write_after, run=held)
+    ended: list = []
+    caller = threading.Thread(target=lambda: ended.append(invoker.invoke(CTX, _order(function_id))))
+    caller.start()
+    try:
+        assert held.started.wait(10)
+        yield processes.wait_for(lambda: _written_row(database), what="the row"), ended
+    finally:
+        held.release.set()
+        caller.join(10)
 
 
 def test_a_sync_execution_is_claimed_runs_here_and_is_written_once(database, manager):
@@ -110,20 +124,12 @@ def test_a_sync_execution_is_claimed_runs_here_and_is_written_once(database, man
 
 def test_a_sync_execution_running_long_is_written_as_running_then_ended(database, manager):
     engine, _, _ = manager
-    function_id = make_function(database, manager, RETURNS_INPUT)
-    held = HeldRun(Gate(engine))
-    invoker = _invoker(database, engine, Gate(engine), [], write_after=0.05, run=held)
-    ended: list = []
-    caller = threading.Thread(target=lambda: ended.append(invoker.invoke(CTX, _order(function_id))))
 
-    with _execution_writes(database) as writes:
-        caller.start()
-        try:
-            assert held.started.wait(10)
-            running = _wait_for_row(database, lambda row: True)
-        finally:
-            held.release.set()
-            caller.join(10)
+    with (
+        _execution_writes(database) as writes,
+        _held_in_its_run(database, manager, write_after=0.05) as (running, ended),
+    ):
+        pass
 
     # Listed while it ran, claimed by this engine, so the reaper would end it.
     assert (running.status, running.engine_host) == ("running", engine._conf.engine.host)
@@ -135,20 +141,9 @@ def test_a_sync_execution_running_long_is_written_as_running_then_ended(database
 
 def test_a_sync_execution_cancelled_while_it_runs_stays_cancelled(database, manager):
     engine, _, _ = manager
-    function_id = make_function(database, manager, RETURNS_INPUT)
-    held = HeldRun(Gate(engine))
-    invoker = _invoker(database, engine, Gate(engine), [], write_after=0.0, run=held)
-    ended: list = []
-    caller = threading.Thread(target=lambda: ended.append(invoker.invoke(CTX, _order(function_id))))
 
-    caller.start()
-    try:
-        assert held.started.wait(10)
-        running = _wait_for_row(database, lambda row: True)
+    with _held_in_its_run(database, manager, write_after=0.0) as (running, ended):
         assert engine.cancel_execution(CTX, running.id) is True
-    finally:
-        held.release.set()
-        caller.join(10)
 
     assert ended[0].status == "cancelled"
     assert execution(database, running.id).status == "cancelled"

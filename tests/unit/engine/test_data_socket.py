@@ -131,6 +131,12 @@ def _written(database, claimed):
     return claimed
 
 
+def _api_process_invoker(database, engine_manager, client) -> ClaimingInvoker:
+    """Sync executions as an API process runs them: over the data socket."""
+    pending = PendingExecutions(database, 60.0)
+    return ClaimingInvoker(engine_manager.loader, pending, ClaimedRunner(client), fallback=None)
+
+
 def _output(row: models.Execution):
     return json.loads(row.result)["output"]
 
@@ -295,12 +301,7 @@ def test_an_api_process_writes_its_sync_execution_once_as_it_ended(
 ):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    invoker = ClaimingInvoker(
-        engine_manager.loader,
-        PendingExecutions(database, 60.0),
-        ClaimedRunner(client),
-        fallback=None,
-    )
+    invoker = _api_process_invoker(database, engine_manager, client)
 
     row = invoker.invoke(CTX, _order(function_id))
 
@@ -411,12 +412,7 @@ def test_a_socket_file_nobody_listens_on_is_unavailable(socket_dir):
 def test_an_unreachable_engine_ends_the_sync_execution_in_error(database, manager, engine, client):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    invoker = ClaimingInvoker(
-        engine_manager.loader,
-        PendingExecutions(database, 60.0),
-        ClaimedRunner(client),
-        fallback=None,
-    )
+    invoker = _api_process_invoker(database, engine_manager, client)
     engine.stop()
 
     row = invoker.invoke(CTX, _order(function_id))
