@@ -41,8 +41,7 @@ class EngineInvoker:
 
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         started = time.perf_counter()
-        with self._db.connection() as conn:
-            accepted = db_executions.accept_order(conn, order)
+        accepted = self._db.write(lambda conn: db_executions.accept_order(conn, order))
         accepted_at = time.perf_counter()
         outcome = self._engine.create_execution(
             ctx, accepted.id, sync=order.sync, timeout=accepted.timeout

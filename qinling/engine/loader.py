@@ -96,18 +96,15 @@ class ExecutionLoader:
 
         Core statements, not the ORM: this is the warm path of every execution.
         """
-        with self.db.connection() as conn:
-            if not self._claim(conn, execution_id):
-                LOG.info(
-                    "Execution %s is gone, final or taken by another engine; skipped", execution_id
-                )
-                return None, base.ExecutionRequest(execution_id)
-            row = conn.execute(records.EXECUTION_QUERY, {"id": execution_id}).first()
-            target = _read_target(conn, row.function_id, row.function_version) if row else None
-            if target is None:
-                raise exceptions.NotFound(
-                    "The function of this execution (or its version) was deleted before it ran."
-                )
+        claimed = self.db.write(lambda conn: self._claim_and_read(conn, execution_id))
+        if claimed is None:
+            LOG.info("Execution %s is gone, final or claimed elsewhere; skipped", execution_id)
+            return None, base.ExecutionRequest(execution_id)
+        row, target = claimed
+        if target is None:
+            raise exceptions.NotFound(
+                "The function of this execution (or its version) was deleted before it ran."
+            )
         spec = self._runnable_spec(target)
         self.counts.add(target.function_id)
         return spec, self._request(execution_id, row.input, target)
@@ -141,6 +138,16 @@ class ExecutionLoader:
         if path is None:
             raise exceptions.NotFound("The function's package is missing from the store.")
         return path
+
+    def _claim_and_read(self, conn, execution_id: str) -> tuple[Any, Any] | None:
+        """The execution's row and its function's (None if gone), once
+        claimed; None when another engine has it, or it is gone or final."""
+        if not self._claim(conn, execution_id):
+            return None
+        row = conn.execute(records.EXECUTION_QUERY, {"id": execution_id}).first()
+        if row is None:
+            return None
+        return row, _read_target(conn, row.function_id, row.function_version)
 
     def _claim(self, conn, execution_id: str) -> bool:
         """Take an accepted execution for this engine, at most once overall.

@@ -162,15 +162,13 @@ class EngineManager:
         run's own ending: False when the execution had already ended.
         """
         now = models.utcnow()
-        with self._db.connection() as conn:
-            cancelled = records.end_running(
-                conn,
-                execution_id,
-                status=states.ExecutionStatus.CANCELLED,
-                result=records.encode_result(CANCELLED_MESSAGE, 0.0),
-                finished_at=now,
-                updated_at=now,
-            )
+        values = dict(
+            status=states.ExecutionStatus.CANCELLED,
+            result=records.encode_result(CANCELLED_MESSAGE, 0.0),
+            finished_at=now,
+            updated_at=now,
+        )
+        cancelled = self._db.write(lambda conn: records.end_running(conn, execution_id, **values))
         if not cancelled:
             LOG.info("Execution %s had already ended; nothing to cancel", execution_id)
             return False

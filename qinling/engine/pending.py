@@ -65,8 +65,7 @@ class PendingExecutions:
         """
         held = Held(row)
         if self._after <= 0:
-            with self._db.connection() as conn:
-                db_executions.insert(conn, row)
+            self._db.write(lambda conn: db_executions.insert(conn, row))
             held.state = _State.WRITTEN
             return held
         with self._wake:
@@ -125,8 +124,7 @@ class PendingExecutions:
             if held.state is not _State.HELD:
                 return  # it ended first
             try:
-                with self._db.connection() as conn:
-                    db_executions.insert(conn, held.row)
+                self._db.write(lambda conn: db_executions.insert(conn, held.row))
             except Exception:  # its end writes it then; this thread goes on
                 LOG.warning(
                     "Execution %s still running but not written yet", held.row["id"], exc_info=True

@@ -145,8 +145,8 @@ class ExecutionReaper:
         return ended
 
     def _end(self, execution_id: str, message: str) -> int:
-        with self._db.connection() as conn:
-            return int(records.end_running(conn, execution_id, **self._error(message)))
+        values = self._error(message)
+        return int(self._db.write(lambda conn: records.end_running(conn, execution_id, **values)))
 
     def purge_finished(self, retention_days: int, batch: int = 1000) -> int:
         """Delete finished executions older than the retention period."""
