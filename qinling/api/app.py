@@ -6,6 +6,7 @@ import falcon
 
 from qinling.api import errors, invoker, middleware, openapi, policy, root, trusts, v1
 from qinling.api.deps import Deps
+from qinling.api.gated import gated
 
 
 def create_app(
@@ -51,7 +52,9 @@ def create_app(
     app.add_route("/v1/openapi.json", openapi.OpenAPIDocument(routes))
     for path, resource in routes:
         app.add_route(path, resource)
-    return with_auth_token(app, conf) if keystone else app
+    # Inside auth_token: a token it validates with Keystone is no gated wait.
+    hot_path_gated = gated(app, max_body=deps.max_body)
+    return with_auth_token(hot_path_gated, conf) if keystone else hot_path_gated
 
 
 def with_auth_token(app: falcon.App, conf):

@@ -18,6 +18,7 @@ from qinling.context import RequestContext
 from qinling.db import executions as db_executions
 from qinling.db.session import Database
 from qinling.engine.client import EngineClient
+from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
 
@@ -43,9 +44,10 @@ class EngineInvoker:
         started = time.perf_counter()
         accepted = self._db.write(lambda conn: db_executions.accept_order(conn, order))
         accepted_at = time.perf_counter()
-        outcome = self._engine.create_execution(
-            ctx, accepted.id, sync=order.sync, timeout=accepted.timeout
-        )
+        with GATE.waiting():
+            outcome = self._engine.create_execution(
+                ctx, accepted.id, sync=order.sync, timeout=accepted.timeout
+            )
         LOG.debug(
             "Execution %s accepted in %.2f ms, engine answered in %.2f ms (request %s)",
             accepted.id,

@@ -29,6 +29,8 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
+from qinling.work_gate import GATE
+
 LOG = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -93,7 +95,8 @@ class GroupCommit:
             entry.leads = not self._leading
             self._leading = True
         if not entry.leads:
-            entry.wait()
+            with GATE.waiting():
+                entry.wait()
         if not entry.done:
             self._lead()
         return entry.outcome()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qinling import exceptions
 from qinling.db.group_commit import GroupCommit
+from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
 
@@ -77,7 +78,15 @@ def create_engine(
 ) -> sa.Engine:
     """``autocheckpoint=False``: SQLite leaves WAL checkpoints to ``WalCheckpoints``."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, echo=debug, connect_args={"check_same_thread": False})
+        # A file's pool is sized as configured too: a connection beyond the
+        # pool is opened and closed for each use, and opening one runs the
+        # PRAGMAs below. (An in-memory database has one connection per thread.)
+        sizes = {}
+        if sa.make_url(url).database not in (None, "", ":memory:"):
+            sizes = dict(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
+        engine = sa.create_engine(
+            url, echo=debug, connect_args={"check_same_thread": False}, **sizes
+        )
         tune = functools.partial(_tune_sqlite, autocheckpoint=autocheckpoint)
         event.listen(engine, "connect", tune)
         return engine
@@ -127,6 +136,9 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._checkpoints = checkpoints
         self._writes = GroupCommit(engine)
+        # A server's round trips are waits (see ``work_gate``); SQLite's
+        # statements run in this process, in microseconds.
+        self._remote = engine.dialect.name != "sqlite"
 
     @classmethod
     def from_conf(cls, conf, *, serving: bool = False) -> Database:
@@ -153,13 +165,13 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction, committed when the block ends."""
-        with self._mapped_errors(), self._sessions.begin() as session:
+        with self._waiting(), self._mapped_errors(), self._sessions.begin() as session:
             yield session
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[sa.Connection]:
         """A Core connection in one transaction, for hot paths: no ORM cost."""
-        with self._mapped_errors(), self.engine.begin() as conn:
+        with self._waiting(), self._mapped_errors(), self.engine.begin() as conn:
             yield conn
 
     def write(self, work: Callable[[sa.Connection], T]) -> T:
@@ -169,8 +181,11 @@ class Database:
         but its statements (see ``group_commit``). For the writes of every
         execution, where commits dominate under load.
         """
-        with self._mapped_errors():
+        with self._waiting(), self._mapped_errors():
             return self._writes.write(work)
+
+    def _waiting(self) -> contextlib.AbstractContextManager[None]:
+        return GATE.waiting() if self._remote else contextlib.nullcontext()
 
     @contextlib.contextmanager
     def _mapped_errors(self) -> Iterator[None]:

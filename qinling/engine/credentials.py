@@ -20,6 +20,7 @@ from typing import Any
 from keystoneauth1 import exceptions as ks_exceptions
 
 from qinling import exceptions, service_auth
+from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ class TrustCredentials(FunctionCredentials):
             cached = self._tokens.get(trust_id)
         if cached is not None and cached.expires_at - self._margin > self._clock():
             return cached
-        fresh = self._issue(trust_id)
+        with GATE.waiting():  # a call to Keystone
+            fresh = self._issue(trust_id)
         with self._lock:
             self._tokens[trust_id] = fresh
             self._forget_expired()

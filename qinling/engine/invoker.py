@@ -10,6 +10,7 @@ from qinling.db import executions as db_executions
 from qinling.engine.loader import ExecutionLoader
 from qinling.engine.pending import PendingExecutions
 from qinling.orchestrator import base
+from qinling.work_gate import GATE
 
 if TYPE_CHECKING:  # the protocol only: the engine does not depend on the API
     from qinling.api.invoker import Invoker
@@ -52,6 +53,7 @@ class ClaimingInvoker:
         if claimed.spec is None:
             result = base.ExecutionResult(success=False, platform_error=claimed.error)
         else:
-            result = self._run(ctx, claimed.spec, claimed.request)
+            with GATE.waiting():
+                result = self._run(ctx, claimed.spec, claimed.request)
         outcome = self._pending.end(held, result)
         return db_executions.settled(self._loader.db, claimed.accepted, outcome)

@@ -121,3 +121,18 @@ def test_only_a_serving_process_turns_sqlite_autocheckpoint_off(tmp_path) -> Non
                 assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == expected
         finally:
             database.dispose()
+
+
+def test_a_sqlite_file_keeps_as_many_connections_as_configured(tmp_path) -> None:
+    engine = session.create_engine(f"sqlite:///{tmp_path}/pool.sqlite", pool_size=12)
+    opened = []
+    sa.event.listen(engine, "connect", lambda *_: opened.append(1))
+    try:
+        for _ in range(3):
+            held = [engine.connect() for _ in range(10)]
+            for connection in held:
+                connection.close()
+        # Ten connections, opened once: none closed and reopened per use.
+        assert len(opened) == 10
+    finally:
+        engine.dispose()

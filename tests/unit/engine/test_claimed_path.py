@@ -20,6 +20,7 @@ from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import ClaimingInvoker
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.service import STOPPING_MESSAGE, Gate
+from qinling.work_gate import GATE
 from tests import processes
 from tests.unit.db import rows
 from tests.unit.engine.support import execution, make_function
@@ -242,3 +243,31 @@ def test_a_version_order_runs_that_version(database, manager):
     row = invoker.invoke(CTX, _order(function_id, version=1))
 
     assert (row.status, row.function_version) == ("success", 1)
+
+
+def test_a_sync_execution_waiting_for_its_function_lets_others_run(database, manager):
+    """Each holds the work gate as the HTTP hot path does (``api.gated``)."""
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    held = HeldRun(Gate(engine))
+    held_invoker = _invoker(database, engine, Gate(engine), [], run=held)
+    quick_invoker = _invoker(database, engine, Gate(engine), [])
+
+    def gated_invoke(invoker, into: list) -> None:
+        with GATE.held():
+            into.append(invoker.invoke(CTX, _order(function_id)))
+
+    slow, quick = [], []
+    waiting = threading.Thread(target=gated_invoke, args=(held_invoker, slow))
+    waiting.start()
+    try:
+        assert held.started.wait(10)
+        other = threading.Thread(target=gated_invoke, args=(quick_invoker, quick))
+        other.start()
+        other.join(10)
+        assert [row.status for row in quick] == ["success"]
+        assert slow == []
+    finally:
+        held.release.set()
+        waiting.join(10)
+    assert [row.status for row in slow] == ["success"]
