@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
+
+from qinling import ids
 
 
 def new_request_id() -> str:
-    return f"req-{uuid.uuid4()}"
+    return f"req-{ids.random_uuid()}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,6 @@ the stored form is byte-for-byte what the API returns.
 from __future__ import annotations
 
 import datetime
-import uuid
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
+from qinling import ids
+
 # Named constraints so that migrations can refer to them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -40,7 +41,7 @@ LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return str(ids.time_ordered())
 
 
 def utcnow() -> datetime.datetime:

@@ -74,6 +74,7 @@ def test_from_conf_defaults_to_sqlite_in_state_dir(tmp_path) -> None:
         with database.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA mmap_size").scalar() == 256 << 20
     finally:
         database.dispose()
     assert os.path.exists(state_dir / "qinling.sqlite")
