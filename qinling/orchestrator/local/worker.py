@@ -68,10 +68,10 @@ class Worker:
         """One request and its answer; ``TimeoutError`` or ``WorkerGone``."""
         if self.conn is None:
             raise WorkerGone("not connected")
-        self.conn.settimeout(timeout)
+        if self.conn.gettimeout() != 0.0:
+            self.conn.setblocking(False)  # once: exchange waits with poll
         try:
-            wire.send(self.conn, message)
-            return wire.recv(self.conn, self.max_frame)
+            return wire.exchange(self.conn, message, timeout, self.max_frame)
         except TimeoutError:
             raise
         except (OSError, ValueError) as exc:

@@ -7,8 +7,10 @@ JSON. The runtime agents speak the same framing (runtimes/*/agent.*).
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
+import time
 from typing import Any
 
 _HEADER = struct.Struct(">I")
@@ -63,3 +65,53 @@ def _read_exact(sock: socket.socket, size: int) -> bytes:
         chunks.append(chunk)
         size -= len(chunk)
     return b"".join(chunks)
+
+
+def exchange(sock: socket.socket, message: Any, timeout: float, max_size: int) -> Any:
+    """Send ``message`` on a non-blocking socket and return the one reply.
+
+    For a request-reply channel (the peer sends nothing unasked): a send,
+    a poll while the peer works and, for replies under 64 KiB, one recv;
+    a socket with a timeout would poll before each of three calls.
+    ``TimeoutError`` when no whole reply came within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    body = json.dumps(message, separators=(",", ":")).encode()
+    _send_nonblocking(sock, _HEADER.pack(len(body)) + body, deadline)
+    received = bytearray()
+    frame_end = 0
+    while not frame_end or len(received) < frame_end:
+        _wait(sock, select.POLLIN, deadline)
+        chunk = sock.recv(max(1 << 16, frame_end - len(received)))
+        if not chunk:
+            raise ConnectionClosed("connection closed")
+        received += chunk
+        if not frame_end and len(received) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(received)
+            if size > max_size:
+                raise FrameTooLarge(f"message of {size} bytes exceeds {max_size}")
+            frame_end = _HEADER.size + size
+    if len(received) > frame_end:
+        raise ValueError("the peer sent more than one reply")
+    return json.loads(received[_HEADER.size :])
+
+
+def _send_nonblocking(sock: socket.socket, data: bytes, deadline: float) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view) :]
+        except BlockingIOError:
+            _wait(sock, select.POLLOUT, deadline)
+
+
+def _wait(sock: socket.socket, event: int, deadline: float) -> None:
+    """Until ``sock`` is ready for ``event``; ``TimeoutError`` at ``deadline``."""
+    poller = select.poll()
+    poller.register(sock, event)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        if poller.poll(remaining * 1000):
+            return
