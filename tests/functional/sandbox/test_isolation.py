@@ -210,3 +210,25 @@ def test_runs_unprivileged_without_capabilities(driver, function):
     output = execute(driver, spec).output
     assert output["uid"] >= driver.settings.uid_range_start
     assert output["eff"] == output["bnd"] == "0000000000000000"
+
+
+LIST_MOUNTS = """
+import os
+
+def main():
+    with open("/proc/self/mountinfo") as f:
+        points = sorted(line.split()[4] for line in f)
+    return {"mounts": points, "packages": os.listdir("/.packages")}
+"""
+
+
+def test_a_worker_sees_only_its_own_mounts_and_the_host_none_of_them(driver, function):
+    result = execute(driver, function(LIST_MOUNTS)).output
+    # The driver's packages are unmounted at attach; only the function's is left.
+    assert result["packages"] == []
+    assert "/function" in result["mounts"] and "/.packages" not in result["mounts"]
+    assert {"/", "/etc", "/tmp", "/proc", "/dev", "/dev/shm", "/usr"} <= set(result["mounts"])
+    # The template root lives in the zygote's own mount namespace, not the host's.
+    with open("/proc/self/mountinfo") as f:
+        host_points = [line.split()[4] for line in f]
+    assert not [p for p in host_points if p.startswith(driver._launcher.rootfs)]

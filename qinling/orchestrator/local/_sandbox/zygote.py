@@ -53,6 +53,7 @@ class Zygote:
         self.lifeline_r, self.lifeline_w = os.pipe()
         self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         self.agent = _load_agent(config["runtime"])
+        self.template: tuple | None = None
 
     def serve(self) -> None:
         wire.send(self.control, {"ready": True, "pid": os.getpid()})
@@ -79,6 +80,7 @@ class Zygote:
     ) -> tuple[dict[str, Any], list[int]]:
         gc.freeze()
         if plan["isolate"]:
+            self._prepare(plan)
             sc.unshare(sc.CLONE_NEWPID)
         try:
             pid = os.fork()
@@ -88,6 +90,15 @@ class Zygote:
             if plan["isolate"]:  # in the zygote only: the child never gets here
                 sc.setns(self.own_pid_namespace, sc.CLONE_NEWPID)
         return {"pid": pid}, [os.pidfd_open(pid)]
+
+    def _prepare(self, plan: dict[str, Any]) -> None:
+        """The template root every isolated worker starts from, built once."""
+        key = jail.template_key(plan)
+        if self.template is None:
+            jail.prepare_zygote(plan)
+            self.template = key
+        elif self.template != key:
+            raise ValueError("a zygote serves one root layout; start another for this one")
 
     def _child(self, plan: dict[str, Any], sockets: tuple[int, int]) -> None:
         try:
