@@ -23,7 +23,6 @@ TARGETS = (
     ("sync throughput, concurrency 32, [api] processes = 2", "value", ">=", 2000.0),
     ("warm workers held (target 2000)", "value", ">=", 2000.0),
     ("warm workers held (target 2000)", "pss_mib", "<=", 3.0),
-    ("workers started/s, burst of 64 sync executions", "value", ">=", 300.0),
     ("workers started/s, burst of 64 sync executions holding their worker", "value", ">=", 300.0),
     ("workers started/s, scale_up count=100", "value", ">=", 300.0),
 )

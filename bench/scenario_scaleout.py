@@ -41,11 +41,12 @@ def _burst(server: qinling_server.Qinling, source: str = qinling_server.TRIVIAL,
         thread.join()
     took = time.perf_counter() - began - hold
     started = len(server.workers(function_id))
+    found = rate(started / took, workers=started, seconds=took)
+    if not hold:  # few workers suffice: the figure is how soon all results are in
+        found = rate(took, workers=started)
     if errors:
-        return rate(
-            started / took, workers=started, seconds=took, errors=len(errors), first_error=errors[0]
-        )
-    return rate(started / took, workers=started, seconds=took)
+        found |= {"errors": len(errors), "first_error": errors[0]}
+    return found
 
 
 def _scale_up(server: qinling_server.Qinling, count: int) -> dict:
@@ -65,11 +66,12 @@ def run(scale: float) -> list[Figure]:
     return [
         Figure(
             NAME,
-            f"workers started/s, burst of {BURST} sync executions",
-            "workers/s",
-            False,
+            f"burst of {BURST} sync executions of a function with no worker, all results",
+            "s",
+            True,
             {"qinling": burst},
-            "workers that exist after the burst / time to all results",
+            "a trivial function frees its worker at once: workers = those that exist after "
+            "the burst (a worker-start rate would reward a slower burst)",
         ),
         Figure(
             NAME,
