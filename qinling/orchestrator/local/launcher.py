@@ -97,12 +97,20 @@ class Launcher:
         generation: int,
         package: tuple[str, str],
         spare: Worker | None = None,
+        network: int | None = None,
     ) -> Worker:
-        """A worker running the function, from ``spare`` when given; StartFailed otherwise."""
+        """A worker running the function, from ``spare`` when given; StartFailed otherwise.
+
+        ``network``: the network namespace of the function version's other
+        workers (``network_of``), which the worker joins instead of making
+        one of its own.
+        """
         started = time.monotonic()
-        worker = spare or self.spawn(spec.runtime.id, definition, zygote, generation)
+        worker = spare or self.spawn(
+            spec.runtime.id, definition, zygote, generation, own_network=network is None
+        )
         try:
-            self.attach(worker, spec, definition, package)
+            self.attach(worker, spec, definition, package, network)
         except BaseException:
             self.stop(worker)
             raise
@@ -117,10 +125,13 @@ class Launcher:
         generation: int,
         *,
         background: bool = False,
+        own_network: bool = True,
     ) -> Worker:
         """A sandboxed worker waiting for its function; StartFailed otherwise.
 
         ``background``: sandbox it at a low CPU priority (a spare, not awaited).
+        ``own_network``: False when its attach will bring the network
+        namespace it is to join.
         """
         number = next(self._counter)
         worker = Worker(
@@ -136,7 +147,7 @@ class Launcher:
             max_frame=self.settings.max_output_size + self.settings.max_log_size + (1 << 20),
         )
         try:
-            self._spawn(worker, number, definition, zygote, background)
+            self._spawn(worker, number, definition, zygote, background, own_network)
         except BaseException:
             self.stop(worker)
             raise
@@ -149,6 +160,7 @@ class Launcher:
         definition: runtimes.RuntimeDefinition,
         zygote: zygote_client.Zygote,
         background: bool,
+        own_network: bool,
     ) -> None:
         if self.driver_cgroups is not None:
             worker.cgroup = self.driver_cgroups.worker(f"worker-{number}")
@@ -166,6 +178,8 @@ class Launcher:
             worker.conn.connect(worker.address)
             plan = self._plan(worker, definition)
             plan["background"] = background and self.isolate
+            if plan["network"] == "own" and not own_network:
+                plan["network"] = "deferred"
             worker.pid, worker.pidfd = zygote.spawn(plan, listener.fileno(), theirs.fileno())
         finally:
             listener.close()
@@ -177,8 +191,10 @@ class Launcher:
         spec: base.FunctionSpec,
         definition: runtimes.RuntimeDefinition,
         package: tuple[str, str],
+        network: int | None = None,
     ) -> None:
-        """Give a spawned worker its function and wait until it has loaded it."""
+        """Give a spawned worker its function (and the network namespace to
+        join, if any) and wait until it has loaded it."""
         digest, package_dir = package
         worker.name = f"{_short(spec.function_id)}-v{spec.version}-{next(self._counter)}"
         worker.key, worker.digest = spec.key, digest
@@ -192,7 +208,8 @@ class Launcher:
         try:
             # A spare was sandboxed in the background: give it the service's priority.
             os.setpriority(os.PRIO_PROCESS, worker.pid, os.getpriority(os.PRIO_PROCESS, 0))
-            wire.send(worker.attach, self._function(spec, definition, package_dir))
+            shared = [network] if network is not None and self.isolate else None
+            wire.send(worker.attach, self._function(spec, definition, package_dir), shared)
         except OSError:
             pass  # it died: the hello below tells why
         finally:
@@ -221,6 +238,16 @@ class Launcher:
         worker.load_logs = hello.get("logs", "")
         worker.stdio = worker.read_stdio()
 
+    def network_of(self, worker: Worker) -> int | None:
+        """A descriptor of the worker's private network namespace, for the
+        other workers of its function version to join; None without one."""
+        if not self.isolate or self.settings.allow_egress:
+            return None
+        try:
+            return os.open(f"/proc/{worker.pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None  # it is gone: the next worker makes one
+
     def _death_reason(self, worker: Worker) -> str | None:
         if worker.cgroup is not None and worker.cgroup.oom_kills():
             return f"(it ran out of its memory limit of {runs.mib(worker.memory_size)})"
@@ -235,7 +262,8 @@ class Launcher:
             "name": worker.name,
             "hostname": "qinling-worker",
             "isolate": self.isolate,
-            "private_network": private_network,
+            # "own": made at spawn; "deferred": joined at attach; "host": egress allowed.
+            "network": "own" if private_network else "host",
             "rootfs": self.rootfs,
             "ro_mounts": [[p, p] for p in mounts],
             "packages_dir": self.packages.root,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import socket
 
@@ -232,3 +233,33 @@ def test_a_worker_sees_only_its_own_mounts_and_the_host_none_of_them(driver, fun
     with open("/proc/self/mountinfo") as f:
         host_points = [line.split()[4] for line in f]
     assert not [p for p in host_points if p.startswith(driver._launcher.rootfs)]
+
+
+NETWORK_NAMESPACE = """
+import os
+import socket
+import time
+
+def main(hold=0):
+    time.sleep(hold)
+    with socket.socket() as server:  # its loopback is up, wherever it came from
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        socket.create_connection(server.getsockname(), timeout=2).close()
+    return os.readlink("/proc/self/ns/net")
+"""
+
+
+def test_a_functions_workers_share_a_network_namespace_no_other_function_sees(driver, function):
+    spec = function(NETWORK_NAMESPACE, concurrency=3)
+    driver.scale_up(spec, 3)  # the first, then two that join its namespace
+    assert len(driver.list_workers(spec.function_id)) == 3
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        seen = list(pool.map(lambda _: execute(driver, spec, {"hold": 0.3}).output, range(3)))
+    assert len({result for result in seen}) == 1 and seen[0].startswith("net:[")
+    other = execute(driver, function(NETWORK_NAMESPACE, function_id="other")).output
+    assert other != seen[0] and other != os.readlink("/proc/self/ns/net")
+    # Its last worker gone, the next one makes a namespace of its own again.
+    driver.delete_function(spec.function_id)
+    again = execute(driver, function(NETWORK_NAMESPACE, function_id=spec.function_id)).output
+    assert again.startswith("net:[") and again not in (seen[0], other)
