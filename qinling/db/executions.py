@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from qinling import exceptions, states
 from qinling.db import models
+from qinling.db.direct import DirectStatement
 
 MAX_INPUT_CHARS = 1024 * 1024
 
@@ -97,7 +98,7 @@ _VERSION_QUERY = sa.select(_VERSIONS.c.id).where(
     _VERSIONS.c.function_id == sa.bindparam("function_id"),
     _VERSIONS.c.version_number == sa.bindparam("number"),
 )
-_INSERT = sa.insert(_EXECUTIONS)
+_INSERT = DirectStatement(sa.insert(_EXECUTIONS), inserts=True)
 
 
 def _alias(conn: sa.Connection, project_id: str, name: str) -> sa.Row:
@@ -157,7 +158,7 @@ def accept(conn: sa.Connection, **order: Any) -> Accepted:
 
 def insert(conn: sa.Connection, row: dict[str, Any]) -> None:
     """Insert an execution row made by ``new_execution`` (with any columns changed)."""
-    conn.execute(_INSERT, row)
+    _INSERT.execute(conn, row)
 
 
 def new_execution(

@@ -15,6 +15,7 @@ from typing import Any
 from qinling import exceptions, states
 from qinling.db import executions as db_executions
 from qinling.db import models
+from qinling.db.direct import DirectStatement
 from qinling.db.session import Database
 from qinling.engine import credentials, records, specs
 from qinling.engine.counts import ExecutionCounts
@@ -169,8 +170,12 @@ class ExecutionLoader:
 
 def _read_target(conn, function_id: str, version: int | None) -> Any:
     """The function (version) with its runtime (``records.RUN_QUERY``); None if gone."""
-    query = records.RUN_VERSION_QUERY if version else records.RUN_QUERY
-    return conn.execute(query, {"function_id": function_id, "version": version or 0}).first()
+    query = _RUN_VERSION if version else _RUN
+    return query.first(conn, {"function_id": function_id, "version": version or 0})
+
+
+_RUN = DirectStatement(records.RUN_QUERY)
+_RUN_VERSION = DirectStatement(records.RUN_VERSION_QUERY)
 
 
 def _run_target(conn, function_id: str, version: int, scope: str | None) -> Any:
