@@ -85,9 +85,17 @@ def create_engine(
         # A file's pool is sized as configured too: a connection beyond the
         # pool is opened and closed for each use, and opening one runs the
         # PRAGMAs below. (An in-memory database has one connection per thread.)
+        # Last in, first out: the connection just used is taken again, its
+        # page cache still valid; handed round, each found the database
+        # changed by the others and read it again (five system calls).
         sizes = {}
         if sa.make_url(url).database not in (None, "", ":memory:"):
-            sizes = dict(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
+            sizes = dict(
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
+                pool_use_lifo=True,
+            )
         engine = sa.create_engine(
             url, echo=debug, connect_args={"check_same_thread": False}, **sizes
         )
@@ -101,6 +109,7 @@ def create_engine(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_recycle=3600,
+        pool_use_lifo=True,
     )
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle)

@@ -17,9 +17,18 @@ import sys
 from qinling import http_server
 
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/stream":
+        return stream(start_response)
     body = (environ["REQUEST_METHOD"] + " " + environ["PATH_INFO"]).encode()
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body]
+
+def stream(start_response):
+    # 200 KiB, then nothing until the client says it got them.
+    start_response("200 OK", [("Content-Length", str(300 * 1024))])
+    yield b"a" * (200 * 1024)
+    sys.stdin.readline()
+    yield b"b" * (100 * 1024)
 
 def listening(port):
     print(port, flush=True)
@@ -33,7 +42,11 @@ http_server.serve(app, "127.0.0.1", 0, threads=64, on_listening=listening,
 def server():
     """(its port, the process) of a server serving a WSGI app that echoes the request line."""
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SERVER],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         yield int(process.stdout.readline()), process
@@ -41,6 +54,7 @@ def server():
         if process.poll() is None:
             process.kill()
         process.wait(10)
+        process.stdin.close()
         process.stdout.close()
 
 
@@ -89,3 +103,19 @@ def test_sigterm_again_and_again_stops_it_once(server):
     assert process.wait(10) == 0
     assert process.stdout.read().strip() == "stopped"
     connection.close()
+
+
+def test_a_large_response_is_sent_as_it_is_written(server):
+    """Responses are held until complete, but not beyond 64 KiB."""
+    port, process = server
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/stream")
+        response = connection.getresponse()
+        first = response.read(200 * 1024)  # arrives while the app still waits
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        rest = response.read()
+    finally:
+        connection.close()
+    assert (first, rest) == (b"a" * (200 * 1024), b"b" * (100 * 1024))
