@@ -15,7 +15,7 @@ from qinling.api.app import create_app
 from qinling.api.invoker import EngineInvoker
 from qinling.db.session import Database
 from qinling.engine.client import InProcessEngineClient
-from qinling.engine.invoker import ClaimingInvoker
+from qinling.engine.invoker import ClaimingInvoker, RemoteRunInvoker
 from qinling.engine.loader import ExecutionLoader
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.rpcapi import EngineRPCClient
@@ -97,7 +97,9 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
 
 def api_only(conf) -> tuple[object, Callable[[], None]]:
     """qinling-api: the engine over RPC; sync executions over the engine's
-    data socket when ``[engine] data_socket`` names one on this host."""
+    data socket when ``[engine] data_socket`` names one on this host, else
+    run and written by an engine (``RemoteRunInvoker``) unless ``[api]
+    sync_execution_write_after`` is 0."""
     db = Database.from_conf(conf)
     require_schema(db)
     store = storage.load(conf)
@@ -110,6 +112,10 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
         execution_invoker, close_invoker = _data_socket_invoker(
             conf, db, store, data_path, fallback_engine=client
         )
+    elif conf.api.sync_execution_write_after > 0:
+        loader = ExecutionLoader(conf, db, store)
+        execution_invoker = RemoteRunInvoker(loader, client, fallback=EngineInvoker(db, client))
+        close_invoker = loader.counts.close
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:

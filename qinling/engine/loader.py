@@ -52,10 +52,11 @@ class ExecutionLoader:
         self._credentials = owner_credentials or credentials.load(conf)
         self.counts = ExecutionCounts(db)
 
-    def load_claimed(self, order: db_executions.Order) -> Claimed:
+    def load_claimed(self, order: db_executions.Order, *, here: bool = True) -> Claimed:
         """A sync execution this engine runs at once, claimed by this host:
         its row (not written: see ``engine.pending``) and what running it
         needs, read in one statement (the warm path of a sync call).
+        ``here=False``: an engine elsewhere claims it as it takes it.
 
         Raises what ``db.executions.new_execution`` raises; a function that
         cannot run (its runtime not available, ...) gives ``error`` saying
@@ -63,7 +64,7 @@ class ExecutionLoader:
         """
         with self.db.connection() as conn:
             accepted = db_executions.order_execution(
-                conn, order, claim_host=self._conf.engine.host, lookup=_run_target
+                conn, order, claim_host=self._conf.engine.host if here else None, lookup=_run_target
             )
         self.counts.add(accepted.row["function_id"])
         target = accepted.target

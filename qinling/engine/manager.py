@@ -20,6 +20,7 @@ from qinling.db import models
 from qinling.db.session import Database
 from qinling.engine import credentials, records, specs
 from qinling.engine.loader import ExecutionLoader
+from qinling.engine.pending import PendingExecutions
 from qinling.orchestrator import base
 from qinling.storage import PackageStore
 
@@ -44,6 +45,7 @@ class EngineManager:
         self._orchestrator = orchestrator
         self._storage = storage
         self.loader = ExecutionLoader(conf, db, storage, owner_credentials)
+        self.pending = PendingExecutions(db, conf.api.sync_execution_write_after)
         # Runtime id -> image of the pools this engine has prepared. Every
         # engine needs its own pools: one that missed a runtime's creation
         # (started later, or the cast went elsewhere) prepares it on first use.
@@ -140,6 +142,39 @@ class EngineManager:
             (time.perf_counter() - ran) * 1000,
         )
         return outcome
+
+    def run_recorded(
+        self,
+        ctx: RequestContext,
+        execution: dict[str, Any],
+        spec: dict[str, Any],
+        request: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """Run a sync execution an API process has read but not written
+        (``engine.invoker.RemoteRunInvoker``), then write it here, once, as it
+        ended (``engine.pending``): in split mode, one database write for
+        the whole execution.
+
+        ``execution``: its row (``records.row_to_wire``); ``spec`` and
+        ``request``: what running it needs. Returns the recorded fields
+        (``records.outcome_of``), or None when it ended otherwise meanwhile.
+        """
+        held = self.pending.hold(self._claimed_here(execution))
+        result = self.run_only(ctx, specs.spec_from_wire(spec), base.ExecutionRequest(**request))
+        return self.pending.end(held, result)
+
+    def record_unrun(
+        self, execution: dict[str, Any], result: base.ExecutionResult
+    ) -> dict[str, Any] | None:
+        """Write a sync execution this engine will not run, as ended."""
+        return self.pending.end(self.pending.hold(self._claimed_here(execution)), result)
+
+    def _claimed_here(self, execution: dict[str, Any]) -> dict[str, Any]:
+        now = models.utcnow()
+        return records.row_from_wire(execution) | {
+            "engine_host": self._conf.engine.host,
+            "started_at": now,
+        }
 
     def run_only(
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest

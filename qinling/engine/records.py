@@ -6,6 +6,7 @@ per statement would dominate.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from typing import Any
@@ -190,6 +191,19 @@ def outcome_of(values: dict[str, Any]) -> dict[str, Any]:
         "status": str(values["status"]),
         "updated_at": values["updated_at"].isoformat(),
     }
+
+
+_WIRE_TIMES = ("created_at", "started_at", "updated_at", "finished_at")
+
+
+def row_to_wire(row: dict[str, Any]) -> dict[str, Any]:
+    """A new execution's row (``db.executions.new_execution``), JSON-safe for RPC."""
+    return row | {k: row[k].isoformat() for k in _WIRE_TIMES if row.get(k) is not None}
+
+
+def row_from_wire(fields: dict[str, Any]) -> dict[str, Any]:
+    times = {k: datetime.datetime.fromisoformat(fields[k]) for k in _WIRE_TIMES if fields.get(k)}
+    return fields | times
 
 
 def record(db: Database, execution_id: str, result: base.ExecutionResult) -> dict[str, Any] | None:

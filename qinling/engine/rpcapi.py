@@ -100,6 +100,25 @@ class EngineRPCClient:
             LOG.warning("Execution %s left for the reaper: %s", execution_id, err.message)
         return None
 
+    def run_recorded(self, ctx, execution, spec, request, *, timeout):
+        """Have an engine run and write a sync execution read here (see
+        ``EngineManager.run_recorded``); the fields it recorded."""
+        margin = self._conf.api.sync_execution_margin
+        try:
+            return self._call(
+                ctx,
+                "run_recorded",
+                timeout=timeout + margin,
+                execution=execution,
+                spec=spec,
+                request=request,
+            )
+        except exceptions.ServiceUnavailable as err:
+            raise exceptions.ServiceUnavailable(
+                f"{err.message} If an engine took execution {execution['id']}, it records "
+                f"how it ends: GET /v1/executions/{execution['id']}."
+            ) from err
+
     def cancel_execution(self, ctx, execution_id, *, host):
         return self._call(
             ctx,

@@ -66,6 +66,15 @@ class Gate:
                 return self._manager.run_only(ctx, spec, request)
         return ExecutionResult(success=False, platform_error=STOPPING_MESSAGE)
 
+    def run_recorded(self, ctx, execution, spec, request):
+        """``EngineManager.run_recorded``; a stopping engine writes the
+        execution as ended in error instead of running it."""
+        with self._running(request["execution_id"]) as admitted:
+            if admitted:
+                return self._manager.run_recorded(ctx, execution, spec, request)
+        refused = ExecutionResult(success=False, platform_error=STOPPING_MESSAGE)
+        return self._manager.record_unrun(execution, refused)
+
     @contextlib.contextmanager
     def _running(self, execution_id: str) -> Iterator[bool]:
         with self._idle:
@@ -258,6 +267,7 @@ class EngineService:
             self._wait_rpc_server(self._rpc_server)
         if self._data_socket is not None:
             self._data_socket.stop()
+        self.manager.pending.close()
         self.manager.loader.counts.close()
 
     @staticmethod
