@@ -58,9 +58,10 @@ OPTS = [
         min=0,
         help="Seconds a synchronous execution runs before it is written to "
         "the database as running. One that ends sooner is written once, as it "
-        "ended: one database write instead of two. Until it is written an "
-        "execution is not listed and cannot be cancelled, and if its API "
-        "process dies nothing of it is recorded (its caller's request fails). "
-        "0 writes every synchronous execution before it starts.",
+        "ended: one database write instead of two (three in qinling-api over "
+        "RPC, where the engine that runs it writes it). Until it is written an "
+        "execution is not listed and cannot be cancelled, and if the process "
+        "holding it dies nothing of it is recorded (its caller's request "
+        "fails). 0 writes every synchronous execution before it starts.",
     ),
 ]
