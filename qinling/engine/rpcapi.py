@@ -115,8 +115,8 @@ class EngineRPCClient:
             )
         except exceptions.ServiceUnavailable as err:
             raise exceptions.ServiceUnavailable(
-                f"{err.message} If an engine took execution {execution['id']}, it records "
-                f"how it ends: GET /v1/executions/{execution['id']}."
+                f"{err.message} Execution {execution['id']} is recorded: "
+                f"GET /v1/executions/{execution['id']} shows how it ended."
             ) from err
 
     def cancel_execution(self, ctx, execution_id, *, host):

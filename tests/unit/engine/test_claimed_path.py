@@ -103,21 +103,29 @@ def _held_in_its_run(database, manager, *, write_after: float):
         caller.join(10)
 
 
+def invoked_and_written_once(database, manager, invoker, function_id: str):
+    """A sync execution of ``function_id``, after checking it ran here, was
+    written in one INSERT and is recorded as its caller was told."""
+    engine, orchestrator, _ = manager
+    with _execution_writes(database) as writes:
+        row = invoker.invoke(CTX, _order(function_id))
+    assert writes == ["INSERT"]
+    assert orchestrator.runs[-1] == row.id
+    assert (row.status, json.loads(row.result)["output"]) == ("success", 1)
+    stored = execution(database, row.id)
+    assert (stored.status, stored.engine_host) == ("success", engine._conf.engine.host)
+    assert stored.started_at >= stored.created_at and stored.finished_at
+    assert (stored.created_at, stored.input) == (row.created_at, '{"a": 1}')
+    return row
+
+
 def test_a_sync_execution_is_claimed_runs_here_and_is_written_once(database, manager):
     engine, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
     invoker = _invoker(database, engine, Gate(engine), [])
 
-    with _execution_writes(database) as writes:
-        row = invoker.invoke(CTX, _order(function_id))
-
-    assert writes == ["INSERT"]
-    assert orchestrator.runs == [row.id]
-    assert (row.status, json.loads(row.result)["output"]) == ("success", 1)
-    stored = execution(database, row.id)
-    assert (stored.status, stored.engine_host) == ("success", engine._conf.engine.host)
-    assert stored.started_at and stored.finished_at
-    assert (stored.created_at, stored.input) == (row.created_at, '{"a": 1}')
+    row = invoked_and_written_once(database, manager, invoker, function_id)
+    assert row.id in orchestrator.runs
     engine.loader.counts.flush()  # counts are written in batches, once a second
     with database.transaction() as session:
         assert session.get(models.Function, function_id).count == 1

@@ -7,18 +7,27 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
 import sqlalchemy as sa
 
+from qinling import exceptions
 from qinling.api.invoker import EngineInvoker
 from qinling.context import admin_context
+from qinling.db import executions as db_executions
 from qinling.db import models
+from qinling.engine import records
 from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import RemoteRunInvoker
 from qinling.engine.loader import ExecutionLoader
 from qinling.engine.service import STOPPING_MESSAGE, Gate
 from tests import processes
 from tests.unit.engine.support import execution, make_function
-from tests.unit.engine.test_claimed_path import RETURNS_INPUT, _execution_writes, _order
+from tests.unit.engine.test_claimed_path import (
+    RETURNS_INPUT,
+    _execution_writes,
+    _order,
+    invoked_and_written_once,
+)
 
 CTX = admin_context()
 
@@ -48,19 +57,10 @@ def _invoker(database, engine, rpc) -> RemoteRunInvoker:
 
 
 def test_the_engine_runs_and_writes_it_once(database, manager):
-    engine, orchestrator, _ = manager
+    engine, _, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
     invoker = _invoker(database, engine, OverRpc(Gate(engine)))
-
-    with _execution_writes(database) as writes:
-        row = invoker.invoke(CTX, _order(function_id))
-
-    assert writes == ["INSERT"]
-    assert orchestrator.runs == [row.id]
-    assert (row.status, json.loads(row.result)["output"]) == ("success", 1)
-    stored = execution(database, row.id)
-    assert (stored.status, stored.engine_host) == ("success", engine._conf.engine.host)
-    assert stored.created_at == row.created_at and stored.started_at >= stored.created_at
+    invoked_and_written_once(database, manager, invoker, function_id)
 
 
 def test_one_running_long_is_written_by_the_engine_then_ended(database, manager):
@@ -119,3 +119,43 @@ def test_async_executions_are_accepted_first(database, manager):
     row = _invoker(database, engine, rpc).invoke(CTX, _order(function_id, sync=False))
     assert not rpc.before_run.is_set()
     assert processes.wait_for(lambda: execution(database, row.id)).status == "running"
+
+
+class Unanswered:
+    """An engine that never answers, having written the row as running first
+    (its host given) or not."""
+
+    def __init__(self, database, host: str | None = None) -> None:
+        self._database = database
+        self._host = host
+
+    def run_recorded(self, ctx, execution, spec, request, *, timeout):
+        if self._host is not None:
+            running = records.row_from_wire(execution) | {
+                "engine_host": self._host,
+                "started_at": models.utcnow(),
+            }
+            self._database.write(lambda conn: db_executions.insert(conn, running))
+        raise exceptions.ServiceUnavailable("The engine did not answer 'run_recorded' in time.")
+
+
+def test_an_execution_its_engine_never_answered_for_is_recorded_by_the_api(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    with pytest.raises(exceptions.ServiceUnavailable):
+        _invoker(database, engine, Unanswered(database)).invoke(CTX, _order(function_id))
+    with database.transaction() as session:
+        (row,) = session.scalars(sa.select(models.Execution)).all()
+    assert row.status == "error" and "did not answer" in row.result
+
+
+def test_one_its_engine_wrote_is_left_to_the_engine(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    with pytest.raises(exceptions.ServiceUnavailable):
+        _invoker(database, engine, Unanswered(database, "engine-2")).invoke(
+            CTX, _order(function_id)
+        )
+    with database.transaction() as session:
+        (row,) = session.scalars(sa.select(models.Execution)).all()
+    assert (row.status, row.engine_host) == ("running", "engine-2")
