@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = []
     try:
         for name in names:
+            machine.wait_until_quiet()
             began = time.monotonic()
             print(f"bench: {name} ...", flush=True)
             try:

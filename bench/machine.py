@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import time
 
 
 def describe() -> dict[str, object]:
@@ -67,3 +68,25 @@ def uss_pss_kib(pid: int) -> tuple[int, int] | None:
     except OSError:
         return None
     return fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0), fields.get("Pss", 0)
+
+
+def _busy_and_total_ticks() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def wait_until_quiet(busy_share: float = 0.1, window: float = 0.5, deadline: float = 30.0) -> float:
+    """Wait until the host's CPUs were at most ``busy_share`` busy over a
+    ``window``: the kernel tears a previous scenario's workers down after
+    they exit (namespaces, cgroups), which would be counted against the
+    next. Returns the seconds waited (``deadline`` at most)."""
+    began = time.monotonic()
+    while time.monotonic() - began < deadline:
+        busy0, total0 = _busy_and_total_ticks()
+        time.sleep(window)
+        busy1, total1 = _busy_and_total_ticks()
+        if total1 > total0 and (busy1 - busy0) / (total1 - total0) <= busy_share:
+            break
+    return time.monotonic() - began
