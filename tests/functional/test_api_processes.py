@@ -99,6 +99,9 @@ class Host:
             sandbox__work_dir=self.work_dir,
             sandbox__uid_range_start=self.uid_start,
             sandbox__uid_range_size=1024,
+            # Which process recorded an execution is read from the log, where
+            # a success is a DEBUG line.
+            DEFAULT__debug=True,
         )
 
     def restart(self) -> None:
@@ -180,7 +183,7 @@ class Host:
         """The pid that recorded each execution's end, from the log."""
         found = {}
         for line in self.server.service.log().splitlines():
-            match = re.search(r" (\d+) INFO qinling\.engine\.records .*Execution (\S+) ended", line)
+            match = re.search(r" (\d+) \w+ qinling\.engine\.records .*Execution (\S+) ended", line)
             if match and match.group(2) in execution_ids:
                 found[match.group(2)] = int(match.group(1))
         return found
