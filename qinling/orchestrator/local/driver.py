@@ -1,11 +1,12 @@
 """The local orchestrator: sandboxed workers on this host.
 
-Bookkeeping lives here; starting and stopping workers is ``Launcher``'s
-job, one run on a worker ``runs``', the host's preparation ``host``'s, the
-sandbox itself ``_sandbox``'s. One lock guards all bookkeeping
-and is never held while a process starts, runs or stops. Each function
-version has a ``_Slots`` whose condition variable queues executions waiting
-for a worker.
+The flow of executions, pools and scaling lives here; the bookkeeping of
+workers is ``table``'s, starting and stopping them ``Launcher``'s, one run
+on a worker ``runs``', the host's preparation ``host``'s, the sandbox
+itself ``_sandbox``'s. One lock (the table's) guards all bookkeeping and is
+never held while a process starts, runs or stops. Each function version
+has its ``Slots``, whose condition variable queues executions waiting for
+a worker.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import itertools
 import logging
 import os
 import shutil
-import threading
 import time
 from concurrent import futures
 
@@ -34,6 +34,7 @@ from qinling.orchestrator.local import (
 )
 from qinling.orchestrator.local.launcher import Launcher
 from qinling.orchestrator.local.settings import Settings
+from qinling.orchestrator.local.table import Slots, WorkerTable
 from qinling.orchestrator.local.worker import Worker
 
 LOG = logging.getLogger(__name__)
@@ -65,42 +66,13 @@ class _Pool:
     generation: int
 
 
-class _Slots:
-    """The workers of one function version and the executions waiting for one."""
-
-    def __init__(self, lock: threading.Lock) -> None:
-        self.ready = threading.Condition(lock)
-        self.workers: list[Worker] = []
-        self.starting = 0
-        self.waiting = 0
-        self.digest: str | None = None
-        # The network namespace its workers share (a descriptor), once one
-        # has made it; kept while it has workers or starts under way, which
-        # may be passing it on.
-        self.network: int | None = None
-
-    def idle(self) -> list[Worker]:
-        return [w for w in self.workers if w.state is base.WorkerState.IDLE]
-
-    def keep_network(self, network: int | None) -> None:
-        if network is not None and (self.network is not None or not self.workers):
-            os.close(network)  # another start kept one first, or all are gone
-        elif network is not None:
-            self.network = network
-
-    def forget_network_if_unused(self) -> None:
-        if self.network is not None and not self.workers and not self.starting:
-            os.close(self.network)
-            self.network = None
-
-
 class LocalOrchestrator(base.Orchestrator):
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.settings = Settings.from_conf(conf)
-        self._lock = threading.Lock()
+        self._table = WorkerTable(self.settings.max_workers)
+        # One lock for the table, the pools and the executions in hand.
+        self._lock = self._table.lock
         self._pools: dict[str, _Pool] = {}
-        self._slots: dict[tuple[str, int], _Slots] = {}
-        self._unused_digests: set[str] = set()
         self._definitions: dict[str, runtimes.RuntimeDefinition] = {}
         self._warnings: tuple[str, ...] = ()
         self._launcher: Launcher | None = None
@@ -154,11 +126,7 @@ class LocalOrchestrator(base.Orchestrator):
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
-            workers = [w for slots in self._slots.values() for w in slots.workers]
-            for slots in self._slots.values():
-                slots.workers.clear()
-                slots.forget_network_if_unused()
-                slots.ready.notify_all()
+            workers = self._table.clear()
             pools = list(self._pools.values())
             self._pools.clear()
         if self._spares is not None:
@@ -204,7 +172,7 @@ class LocalOrchestrator(base.Orchestrator):
             old = self._pools.get(runtime.id)
             generation = old.generation + 1 if old else 1
             self._pools[runtime.id] = pool = _Pool(runtime, definition, zygote, generation)
-            doomed = self._retire_locked(lambda w: w.runtime_id == runtime.id)
+            doomed = self._table.retire(lambda w: w.runtime_id == runtime.id)
         self._keep_spares(pool)
         self._stop_workers(doomed)
         if old is not None:
@@ -213,7 +181,7 @@ class LocalOrchestrator(base.Orchestrator):
     def delete_pool(self, runtime_id: str) -> None:
         with self._lock:
             pool = self._pools.pop(runtime_id, None)
-            doomed = self._retire_locked(lambda w: w.runtime_id == runtime_id)
+            doomed = self._table.retire(lambda w: w.runtime_id == runtime_id)
         if self._spares is not None:
             self._spares.remove_source(runtime_id)
         self._stop_workers(doomed)
@@ -224,7 +192,7 @@ class LocalOrchestrator(base.Orchestrator):
         with self._lock:
             if runtime_id not in self._pools:
                 raise exceptions.NotFound.of("Runtime pool", runtime_id)
-            everything = [w for slots in self._slots.values() for w in slots.workers]
+            everything = self._table.workers()
         ours = sum(1 for w in everything if w.runtime_id == runtime_id)
         total = self.settings.max_workers
         return base.PoolInfo(
@@ -294,8 +262,7 @@ class LocalOrchestrator(base.Orchestrator):
                 return False
             self._cancelled.add(execution_id)
             worker = self._running[execution_id]
-            for slots in self._slots.values():
-                slots.ready.notify_all()  # a waiter for a worker gives up
+            self._table.wake_all()  # a waiter for a worker gives up
         if worker is not None:
             LOG.info("Execution %s cancelled: killing worker %s", execution_id, worker.name)
             worker.kill()
@@ -332,18 +299,18 @@ class LocalOrchestrator(base.Orchestrator):
             with self._lock:
                 self._running[execution_id] = None
                 pool = self._pool_locked(spec)
-                slots = self._slots_for_locked(spec, doomed)
+                slots = self._table.slots_for(spec, doomed)
                 queued = False
                 while True:
                     if self._stopped:
                         raise _Refused("The orchestrator is stopping.")
                     if execution_id in self._cancelled:
                         raise _Cancelled()
-                    worker = self._take_idle_locked(slots, pool, doomed)
+                    worker = self._table.take_idle(slots, pool.generation, doomed)
                     if worker is not None:
                         self._running[execution_id] = worker
                         return worker, False, pool
-                    if self._may_start_locked(slots, spec, doomed):
+                    if self._table.may_start(slots, spec, doomed):
                         slots.starting += 1
                         break
                     if not queued and slots.waiting >= self.settings.max_queued_executions:
@@ -374,52 +341,8 @@ class LocalOrchestrator(base.Orchestrator):
             )
         return pool
 
-    def _slots_for_locked(self, spec: base.FunctionSpec, doomed: list[Worker]) -> _Slots:
-        slots = self._slots.get(spec.key)
-        if slots is None:
-            slots = self._slots[spec.key] = _Slots(self._lock)
-        if spec.package_digest and slots.digest != spec.package_digest:
-            if slots.digest is not None:
-                self._unused_digests.add(slots.digest)
-                doomed.extend(
-                    self._retire_locked(
-                        lambda w: w.key == spec.key and w.digest != spec.package_digest
-                    )
-                )
-            slots.digest = spec.package_digest
-        return slots
-
-    def _take_idle_locked(self, slots: _Slots, pool: _Pool, doomed: list[Worker]) -> Worker | None:
-        for worker in reversed(slots.idle()):  # the most recently used is the warmest
-            if worker.generation != pool.generation or not worker.alive():
-                slots.workers.remove(worker)
-                doomed.append(worker)
-                continue
-            worker.state = base.WorkerState.BUSY
-            return worker
-        return None
-
-    def _may_start_locked(
-        self, slots: _Slots, spec: base.FunctionSpec, doomed: list[Worker]
-    ) -> bool:
-        if len(slots.workers) + slots.starting >= spec.concurrency:
-            return False
-        total = sum(len(s.workers) + s.starting for s in self._slots.values())
-        if total < self.settings.max_workers:
-            return True
-        victim = self._least_recently_used_idle_locked()
-        if victim is None:
-            return False
-        self._remove_locked(victim)
-        doomed.append(victim)
-        return True
-
-    def _least_recently_used_idle_locked(self) -> Worker | None:
-        idle = [w for slots in self._slots.values() for w in slots.idle()]
-        return min(idle, key=lambda w: w.last_used, default=None)
-
     def _start_worker(
-        self, spec: base.FunctionSpec, pool: _Pool, slots: _Slots, state: base.WorkerState
+        self, spec: base.FunctionSpec, pool: _Pool, slots: Slots, state: base.WorkerState
     ) -> Worker:
         assert self._launcher is not None and self._spares is not None
         try:
@@ -457,14 +380,14 @@ class LocalOrchestrator(base.Orchestrator):
     def _release(self, worker: Worker, broken: bool, execution_id: str) -> None:
         with self._lock:
             self._forget_locked(execution_id)
-            slots = self._slots.get(worker.key)
+            slots = self._table.get(worker.key)
             keep = not (broken or worker.retiring or self._stopped) and slots is not None
             if keep and slots is not None:
                 worker.state = base.WorkerState.IDLE
                 worker.last_used = time.monotonic()
                 slots.ready.notify()
                 return
-            self._remove_locked(worker)
+            self._table.remove(worker)
         self._stop_workers([worker])
 
     # -- scaling ----------------------------------------------------------
@@ -501,19 +424,19 @@ class LocalOrchestrator(base.Orchestrator):
             LOG.warning("Function %s: a worker did not start: %s", spec.function_id, failure)
         return started
 
-    def _reserve_starts(self, spec: base.FunctionSpec, count: int) -> tuple[_Slots, int] | None:
+    def _reserve_starts(self, spec: base.FunctionSpec, count: int) -> tuple[Slots, int] | None:
         """Count up to ``count`` starts as under way; how many the limits allow."""
         doomed: list[Worker] = []
         allowed = 0
         with self._lock:
-            slots = self._slots_for_locked(spec, doomed)
-            while allowed < count and self._may_start_locked(slots, spec, doomed):
+            slots = self._table.slots_for(spec, doomed)
+            while allowed < count and self._table.may_start(slots, spec, doomed):
                 slots.starting += 1
                 allowed += 1
         self._stop_workers(doomed)
         return (slots, allowed) if allowed else None
 
-    def _scale_up_one(self, spec: base.FunctionSpec, pool: _Pool, slots: _Slots) -> Worker:
+    def _scale_up_one(self, spec: base.FunctionSpec, pool: _Pool, slots: Slots) -> Worker:
         try:
             return self._start_worker(spec, pool, slots, base.WorkerState.IDLE)
         finally:
@@ -522,74 +445,26 @@ class LocalOrchestrator(base.Orchestrator):
 
     def scale_down(self, function_id: str, version: int, count: int) -> int:
         with self._lock:
-            slots = self._slots.get((function_id, version))
-            idle = sorted(slots.idle(), key=lambda w: w.last_used) if slots else []
-            doomed = idle[:count]
-            for worker in doomed:
-                self._remove_locked(worker)
+            doomed = self._table.least_used_idle((function_id, version), count)
         self._stop_workers(doomed)
         return len(doomed)
 
     def delete_function(self, function_id: str, version: int | None = None) -> None:
-        def matches(worker: Worker) -> bool:
-            return worker.key[0] == function_id and version in (None, worker.key[1])
-
         with self._lock:
-            doomed = self._retire_locked(matches)
-            for key, slots in list(self._slots.items()):
-                if key[0] == function_id and version in (None, key[1]):
-                    if slots.digest:
-                        self._unused_digests.add(slots.digest)
-                    slots.digest = None
-                    if not slots.workers and not slots.starting and not slots.waiting:
-                        slots.forget_network_if_unused()
-                        del self._slots[key]
+            doomed = self._table.forget_function(function_id, version)
         self._stop_workers(doomed)
 
     def list_workers(self, function_id: str, version: int | None = None) -> list[base.WorkerInfo]:
         with self._lock:
-            return [
-                worker.info()
-                for key, slots in self._slots.items()
-                if key[0] == function_id and version in (None, key[1])
-                for worker in slots.workers
-            ]
+            return [worker.info() for worker in self._table.of_function(function_id, version)]
 
     def reap_idle(self, max_idle_seconds: float) -> int:
-        horizon = time.monotonic() - max_idle_seconds
         with self._lock:
-            doomed = [
-                w for slots in self._slots.values() for w in slots.idle() if w.last_used < horizon
-            ]
-            for worker in doomed:
-                self._remove_locked(worker)
+            doomed = self._table.idle_before(time.monotonic() - max_idle_seconds)
         self._stop_workers(doomed)
         return len(doomed)
 
     # -- helpers ----------------------------------------------------------
-
-    def _retire_locked(self, condition) -> list[Worker]:
-        """Idle matching workers are removed (returned, to stop); busy ones retire later."""
-        doomed = []
-        for slots in self._slots.values():
-            for worker in list(slots.workers):
-                if not condition(worker):
-                    continue
-                if worker.state is base.WorkerState.IDLE:
-                    self._remove_locked(worker)
-                    doomed.append(worker)
-                else:
-                    worker.retiring = True
-        return doomed
-
-    def _remove_locked(self, worker: Worker) -> None:
-        slots = self._slots.get(worker.key)
-        if slots is not None and worker in slots.workers:
-            slots.workers.remove(worker)
-            slots.forget_network_if_unused()
-        worker.state = base.WorkerState.STOPPING
-        for other in self._slots.values():
-            other.ready.notify()
 
     def _stop_workers(self, workers: list[Worker]) -> None:
         launcher = self._launcher
@@ -600,18 +475,10 @@ class LocalOrchestrator(base.Orchestrator):
                 launcher.stop(worker)
             except Exception:  # one bad worker must not block the others
                 LOG.exception("Could not stop worker %s", worker.name)
-        self._collect_packages()
-
-    def _collect_packages(self) -> None:
-        if self._launcher is None:
-            return
         with self._lock:
-            in_use = {w.digest for s in self._slots.values() for w in s.workers}
-            in_use |= {s.digest for s in self._slots.values() if s.digest}
-            free = self._unused_digests - in_use
-            self._unused_digests -= free
+            free = self._table.discardable_packages()
         for digest in free:
-            self._launcher.packages.discard(digest)
+            launcher.packages.discard(digest)
 
 
 def _unrunnable(execution_id: str, exc: BaseException) -> base.ExecutionResult:

@@ -91,7 +91,7 @@ def test_sees_no_host_process(driver, function):
 def test_cannot_signal_another_worker(driver, function):
     victim = function("def main():\n    return 'alive'\n", function_id="victim")
     first = execute(driver, victim)
-    [victim_worker] = driver._slots[victim.key].workers
+    [victim_worker] = driver._table.get(victim.key).workers
     killer = function(
         """
         import os, signal

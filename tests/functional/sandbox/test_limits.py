@@ -124,7 +124,7 @@ def test_a_worker_that_dies_fails_its_execution_and_is_replaced(driver, function
 def test_a_worker_killed_while_idle_is_replaced_transparently(driver, function):
     spec = function(COUNTER)
     first = execute(driver, spec)
-    worker = next(iter(driver._slots[spec.key].workers))
+    worker = next(iter(driver._table.get(spec.key).workers))
     worker.kill()
     assert worker.wait_exit(5)
     after = execute(driver, spec)
