@@ -41,8 +41,9 @@ def _burst(server: qinling_server.Qinling, source: str = qinling_server.TRIVIAL,
         thread.join()
     took = time.perf_counter() - began - hold
     started = len(server.workers(function_id))
-    found = rate(started / took, workers=started, seconds=took)
-    if not hold:  # few workers suffice: the figure is how soon all results are in
+    if hold:
+        found = rate(started / took, workers=started, seconds=took)
+    else:  # few workers suffice: the figure is how soon all results are in
         found = rate(took, workers=started)
     if errors:
         found |= {"errors": len(errors), "first_error": errors[0]}

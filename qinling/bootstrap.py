@@ -80,15 +80,16 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     if socket_path:
         engine.serve_data_socket(socket_path)
     client = InProcessEngineClient(engine.gate, submit=engine.submit)
-    pending = PendingExecutions(db, conf.api.sync_execution_write_after)
     execution_invoker = ClaimingInvoker(
-        engine.manager.loader, pending, engine.gate.run_only, fallback=EngineInvoker(db, client)
+        engine.manager.loader,
+        engine.manager.pending,  # closed by engine.stop
+        engine.gate.run_only,
+        fallback=EngineInvoker(db, client),
     )
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
         client.shutdown()
-        pending.close()
         engine.stop()
         db.dispose()
 

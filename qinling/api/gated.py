@@ -25,21 +25,21 @@ def gated(app: WsgiApp, *, max_body: int, gate: WorkGate = GATE) -> WsgiApp:
     """``app``, with its execution-starting requests run holding ``gate``."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not _hot(environ, max_body):
+        length = _hot_body_length(environ, max_body)
+        if length is None:
             return app(environ, start_response)
-        length = int(environ["CONTENT_LENGTH"] or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length))
         with gate.held():
             return app(environ, start_response)
 
     return application
 
 
-def _hot(environ: dict, max_body: int) -> bool:
+def _hot_body_length(environ: dict, max_body: int) -> int | None:
+    """The body's length of a request to gate; None for any other."""
     if environ.get("REQUEST_METHOD") != "POST":
-        return False
+        return None
     if not _HOT_PATHS.match(environ.get("PATH_INFO", "")):
-        return False
+        return None
     length = environ.get("CONTENT_LENGTH", "")
-    return length.isdigit() and int(length) <= max_body
+    return int(length) if length.isdigit() and int(length) <= max_body else None

@@ -104,8 +104,7 @@ class RemoteRunInvoker:
         claimed = self._loader.load_claimed(order, here=False)
         accepted = claimed.accepted
         if claimed.spec is None:  # nothing to run: written here
-            unrunnable = base.ExecutionResult(success=False, platform_error=claimed.error)
-            outcome = records.write_ended(self._loader.db, accepted.row, records.ending(unrunnable))
+            outcome = records.write_error(self._loader.db, accepted.row, claimed.error or "")
             return db_executions.settled(self._loader.db, accepted, outcome)
         try:
             with GATE.waiting():
@@ -124,9 +123,8 @@ class RemoteRunInvoker:
     def _record_unanswered(
         self, accepted: db_executions.Accepted, err: exceptions.ServiceUnavailable
     ) -> None:
-        unanswered = base.ExecutionResult(success=False, platform_error=err.message)
         try:
-            records.write_ended(self._loader.db, accepted.row, records.ending(unanswered))
+            records.write_error(self._loader.db, accepted.row, err.message)
         except exceptions.Conflict:
             LOG.info("Execution %s is its engine's to record", accepted.id)
         except exceptions.QinlingError as failure:

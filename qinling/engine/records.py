@@ -235,6 +235,11 @@ def write_ended(db: Database, row: dict[str, Any], values: dict[str, Any]) -> di
     return outcome_of(values)
 
 
+def write_error(db: Database, row: dict[str, Any], message: str) -> dict[str, Any]:
+    """``write_ended`` of an execution that did not run: a platform error."""
+    return write_ended(db, row, ending(base.ExecutionResult(success=False, platform_error=message)))
+
+
 def update_ended(db: Database, execution_id: str, values: dict[str, Any]) -> dict[str, Any] | None:
     """End a running execution with ``values`` (from ``ended_values``); None
     when it had already ended (a cancel, the reaper)."""

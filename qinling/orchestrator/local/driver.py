@@ -220,10 +220,7 @@ class LocalOrchestrator(base.Orchestrator):
 
     def _pool(self, runtime_id: str) -> _Pool:
         with self._lock:
-            pool = self._pools.get(runtime_id)
-        if pool is None:
-            raise exceptions.OrchestratorError(f"Runtime {runtime_id} has no pool on this host.")
-        return pool
+            return self._pool_locked(runtime_id)
 
     # -- executions -------------------------------------------------------
 
@@ -234,7 +231,7 @@ class LocalOrchestrator(base.Orchestrator):
         # under load every taking is a thread switch (measured at 32 at once).
         execution_id = request.execution_id
         try:
-            worker, cold, pool = self._acquire(spec, execution_id)
+            worker, cold = self._acquire(spec, execution_id)
         except BaseException as exc:
             self._forget(execution_id)
             return _unrunnable(execution_id, exc)
@@ -286,7 +283,7 @@ class LocalOrchestrator(base.Orchestrator):
         with self._lock:
             return execution_id in self._cancelled
 
-    def _acquire(self, spec: base.FunctionSpec, execution_id: str) -> tuple[Worker, bool, _Pool]:
+    def _acquire(self, spec: base.FunctionSpec, execution_id: str) -> tuple[Worker, bool]:
         """A worker for the execution, and whether it was started for it
         (cold); the execution is then known as running (``cancel_execution``).
 
@@ -298,7 +295,8 @@ class LocalOrchestrator(base.Orchestrator):
         try:
             with self._lock:
                 self._running[execution_id] = None
-                pool = self._pool_locked(spec)
+                pool = self._pool_locked(spec.runtime.id)
+                _check_memory(spec, pool)
                 slots = self._table.slots_for(spec, doomed)
                 queued = False
                 while True:
@@ -309,7 +307,7 @@ class LocalOrchestrator(base.Orchestrator):
                     worker = self._table.take_idle(slots, pool.generation, doomed)
                     if worker is not None:
                         self._running[execution_id] = worker
-                        return worker, False, pool
+                        return worker, False
                     if self._table.may_start(slots, spec, doomed):
                         slots.starting += 1
                         break
@@ -326,19 +324,12 @@ class LocalOrchestrator(base.Orchestrator):
                         slots.waiting -= 1
         finally:
             self._stop_workers(doomed)
-        worker = self._start_worker(spec, pool, slots, base.WorkerState.BUSY)
-        return worker, True, pool
+        return self._start_worker(spec, pool, slots, base.WorkerState.BUSY), True
 
-    def _pool_locked(self, spec: base.FunctionSpec) -> _Pool:
-        pool = self._pools.get(spec.runtime.id)
+    def _pool_locked(self, runtime_id: str) -> _Pool:
+        pool = self._pools.get(runtime_id)
         if pool is None:
-            raise _NoPool(f"Runtime {spec.runtime.id} has no pool on this host.")
-        if spec.memory_size < pool.definition.min_memory:
-            raise _Refused(
-                f"The {pool.definition.name} runtime needs at least "
-                f"{runs.mib(pool.definition.min_memory)} of memory; the function has "
-                f"{runs.mib(spec.memory_size)}."
-            )
+            raise _NoPool(f"Runtime {runtime_id} has no pool on this host.")
         return pool
 
     def _start_worker(
@@ -479,6 +470,15 @@ class LocalOrchestrator(base.Orchestrator):
             free = self._table.discardable_packages()
         for digest in free:
             launcher.packages.discard(digest)
+
+
+def _check_memory(spec: base.FunctionSpec, pool: _Pool) -> None:
+    if spec.memory_size < pool.definition.min_memory:
+        raise _Refused(
+            f"The {pool.definition.name} runtime needs at least "
+            f"{runs.mib(pool.definition.min_memory)} of memory; the function has "
+            f"{runs.mib(spec.memory_size)}."
+        )
 
 
 def _unrunnable(execution_id: str, exc: BaseException) -> base.ExecutionResult:

@@ -45,8 +45,8 @@ LISTEN_FD = 3
 LIFELINE_FD = 4
 ATTACH_FD = 5
 PACKAGES = "/.packages"
-# Mount points the template root holds for each worker's own mounts.
 _MAX_FD = 2**31 - 1
+# Mount points the template root holds for each worker's own mounts.
 _MOUNT_POINTS = ("/etc", "/tmp", "/proc", "/function", PACKAGES)
 
 # The PID namespace is the zygote's doing: this process is its pid 1.

@@ -24,9 +24,13 @@ class FrameTooLarge(ValueError):
     """The peer announced a frame larger than the reader accepts."""
 
 
-def send(sock: socket.socket, message: Any, fds: list[int] | None = None) -> None:
+def _frame(message: Any) -> bytes:
     body = json.dumps(message, separators=(",", ":")).encode()
-    data = _HEADER.pack(len(body)) + body
+    return _HEADER.pack(len(body)) + body
+
+
+def send(sock: socket.socket, message: Any, fds: list[int] | None = None) -> None:
+    data = _frame(message)
     if fds:
         sent = socket.send_fds(sock, [data], fds)
         data = data[sent:]
@@ -76,8 +80,7 @@ def exchange(sock: socket.socket, message: Any, timeout: float, max_size: int) -
     ``TimeoutError`` when no whole reply came within ``timeout`` seconds.
     """
     deadline = time.monotonic() + timeout
-    body = json.dumps(message, separators=(",", ":")).encode()
-    _send_nonblocking(sock, _HEADER.pack(len(body)) + body, deadline)
+    _send_nonblocking(sock, _frame(message), deadline)
     received = bytearray()
     frame_end = 0
     while not frame_end or len(received) < frame_end:
