@@ -17,7 +17,9 @@ transaction fails, each of its writes runs again alone, so that each
 writer gets its own result or its own error.
 
 Each write must touch nothing but the database through the connection it
-is given: it may run twice (once in a batch rolled back, once alone).
+is given: it may run twice (once in a batch rolled back, once alone). A
+write of one statement, alone in its batch, runs without a transaction
+where that saves round trips (``db.autocommit``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
+from qinling.db import autocommit
 from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
@@ -47,10 +50,11 @@ class _NotWritten(RuntimeError):
 class _Write(Generic[T]):
     """One writer's work, and how it ended."""
 
-    __slots__ = ("work", "result", "error", "done", "leads", "_wake")
+    __slots__ = ("work", "one_statement", "result", "error", "done", "leads", "_wake")
 
-    def __init__(self, work: Callable[[sa.Connection], T]) -> None:
+    def __init__(self, work: Callable[[sa.Connection], T], one_statement: bool) -> None:
         self.work = work
+        self.one_statement = one_statement
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
@@ -73,6 +77,7 @@ class _Write(Generic[T]):
 class GroupCommit:
     def __init__(self, engine: sa.Engine, max_batch: int = MAX_BATCH) -> None:
         self._engine = engine
+        self._autocommit = autocommit.supported(engine)
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._queue: list[_Write] = []
@@ -84,12 +89,14 @@ class GroupCommit:
         with self._lock:
             return len(self._queue)
 
-    def write(self, work: Callable[[sa.Connection], T]) -> T:
+    def write(self, work: Callable[[sa.Connection], T], *, one_statement: bool = False) -> T:
         """Run ``work`` in a transaction and return its result once committed.
 
+        ``one_statement``: ``work`` runs one statement, which then needs no
+        transaction of its own when it is alone in its batch.
         Raises what ``work`` or the commit raised (as SQLAlchemy raises it).
         """
-        entry: _Write[T] = _Write(work)
+        entry: _Write[T] = _Write(work, one_statement)
         with self._lock:
             self._queue.append(entry)
             entry.leads = not self._leading
@@ -108,7 +115,10 @@ class GroupCommit:
         for entry in batch:  # until written: the leader may be interrupted
             entry.error = _NotWritten("The write was interrupted before it was committed.")
         try:
-            _commit(self._engine, batch)
+            if self._autocommit and len(batch) == 1 and batch[0].one_statement:
+                _run_alone(self._engine, batch[0])
+            else:
+                _commit(self._engine, batch)
         finally:
             self._pass_the_lead()
             for entry in batch:
@@ -124,6 +134,14 @@ class GroupCommit:
             successor = self._queue[0]
         successor.leads = True
         successor.wake()
+
+
+def _run_alone(engine: sa.Engine, entry: _Write) -> None:
+    try:
+        with autocommit.connection(engine) as conn:
+            entry.result, entry.error = entry.work(conn), None
+    except Exception as err:
+        entry.error = err
 
 
 def _commit(engine: sa.Engine, batch: list[_Write]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from qinling import exceptions
+from qinling.db import autocommit
 from qinling.db.group_commit import GroupCommit
 from qinling.work_gate import GATE
 
@@ -135,6 +136,9 @@ def _ping_if_idle(dbapi_conn, record, _proxy) -> None:
             cursor.execute("SELECT 1")
         finally:
             cursor.close()
+        # Leave no transaction open: a connection for statements without
+        # one (``db.autocommit``) cannot switch inside a transaction.
+        dbapi_conn.rollback()
     except Exception as err:
         # The pool discards this connection and checks out another (a restarted
         # server, a connection closed while idle).
@@ -152,6 +156,7 @@ class Database:
         # A server's round trips are waits (see ``work_gate``); SQLite's
         # statements run in this process, in microseconds.
         self._remote = engine.dialect.name != "sqlite"
+        self._autocommit = autocommit.supported(engine)
 
     @classmethod
     def from_conf(cls, conf, *, serving: bool = False) -> Database:
@@ -187,15 +192,31 @@ class Database:
         with self._waiting(), self._mapped_errors(), self.engine.begin() as conn:
             yield conn
 
-    def write(self, work: Callable[[sa.Connection], T]) -> T:
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A Core connection for reads only, for hot paths: on PostgreSQL
+        each statement runs alone (see ``db.autocommit``), reading one
+        snapshot as in a READ COMMITTED transaction; elsewhere it is
+        ``connection``."""
+        if not self._autocommit:
+            with self.connection() as conn:
+                yield conn
+            return
+        with self._waiting(), self._mapped_errors(), autocommit.connection(self.engine) as conn:
+            yield conn
+
+    def write(self, work: Callable[[sa.Connection], T], *, one_statement: bool = False) -> T:
         """Run ``work`` (Core statements on the connection it is given) in a
         transaction committed together with other threads' writes; its
         result once committed. ``work`` may run twice: it must do nothing
         but its statements (see ``group_commit``). For the writes of every
         execution, where commits dominate under load.
+
+        ``one_statement``: ``work`` runs one statement; alone in its batch
+        on PostgreSQL it runs without a transaction (see ``db.autocommit``).
         """
         with self._waiting(), self._mapped_errors():
-            return self._writes.write(work)
+            return self._writes.write(work, one_statement=one_statement)
 
     def _waiting(self) -> contextlib.AbstractContextManager[None]:
         return GATE.waiting() if self._remote else contextlib.nullcontext()

@@ -62,7 +62,7 @@ class ExecutionLoader:
         cannot run (its runtime not available, ...) gives ``error`` saying
         why, for the caller to end it.
         """
-        with self.db.connection() as conn:
+        with self.db.reading() as conn:
             accepted = db_executions.order_execution(
                 conn, order, claim_host=self._conf.engine.host if here else None, lookup=_run_target
             )

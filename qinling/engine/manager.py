@@ -203,7 +203,9 @@ class EngineManager:
             finished_at=now,
             updated_at=now,
         )
-        cancelled = self._db.write(lambda conn: records.end_running(conn, execution_id, **values))
+        cancelled = self._db.write(
+            lambda conn: records.end_running(conn, execution_id, **values), one_statement=True
+        )
         if not cancelled:
             LOG.info("Execution %s had already ended; nothing to cancel", execution_id)
             return False

@@ -65,7 +65,7 @@ class PendingExecutions:
         """
         held = Held(row)
         if self._after <= 0:
-            self._db.write(lambda conn: db_executions.insert(conn, row))
+            self._db.write(lambda conn: db_executions.insert(conn, row), one_statement=True)
             held.state = _State.WRITTEN
             return held
         with self._wake:
@@ -124,7 +124,9 @@ class PendingExecutions:
             if held.state is not _State.HELD:
                 return  # it ended first
             try:
-                self._db.write(lambda conn: db_executions.insert(conn, held.row))
+                self._db.write(
+                    lambda conn: db_executions.insert(conn, held.row), one_statement=True
+                )
             except Exception:  # its end writes it then; this thread goes on
                 LOG.warning(
                     "Execution %s still running but not written yet", held.row["id"], exc_info=True

@@ -146,7 +146,11 @@ class ExecutionReaper:
 
     def _end(self, execution_id: str, message: str) -> int:
         values = self._error(message)
-        return int(self._db.write(lambda conn: records.end_running(conn, execution_id, **values)))
+        return int(
+            self._db.write(
+                lambda conn: records.end_running(conn, execution_id, **values), one_statement=True
+            )
+        )
 
     def purge_finished(self, retention_days: int, batch: int = 1000) -> int:
         """Delete finished executions older than the retention period."""

@@ -230,7 +230,7 @@ def finish(
 def write_ended(db: Database, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Insert an execution that was never written, as it ended (``row``: from
     ``db.executions.new_execution``, ``values``: from ``ended_values``)."""
-    db.write(lambda conn: db_executions.insert(conn, row | values))
+    db.write(lambda conn: db_executions.insert(conn, row | values), one_statement=True)
     _log_end(row["id"], values["status"])
     return outcome_of(values)
 
@@ -243,7 +243,7 @@ def write_error(db: Database, row: dict[str, Any], message: str) -> dict[str, An
 def update_ended(db: Database, execution_id: str, values: dict[str, Any]) -> dict[str, Any] | None:
     """End a running execution with ``values`` (from ``ended_values``); None
     when it had already ended (a cancel, the reaper)."""
-    ended = db.write(lambda conn: end_running(conn, execution_id, **values))
+    ended = db.write(lambda conn: end_running(conn, execution_id, **values), one_statement=True)
     if not ended:
         LOG.info("Execution %s had already ended; %s not recorded", execution_id, values["status"])
         return None
