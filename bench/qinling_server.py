@@ -123,12 +123,25 @@ def all_in_one(overrides: dict | None = None) -> Iterator[Qinling]:
         )
         try:
             server.wait_http(f"http://127.0.0.1:{port}/")
+            _wait_listening(server, int((overrides or {}).get("api", {}).get("processes", 1)))
             yield Qinling(port, [server], "all-in-one")
         except Exception:
             _show_logs([server])
             raise
         finally:
             server.stop()
+
+
+def _wait_listening(server: processes.Service, count: int) -> None:
+    """Until each of ``[api] processes`` listens: the first answers while the
+    others still start (about a second), and the kernel hands a connection
+    to one of those listening when it is made."""
+
+    def all_listen() -> bool:
+        with open(server.log_path, errors="replace") as log:
+            return log.read().count("Qinling API listening on") >= count
+
+    processes.wait_for(all_listen, 60, f"{count} API processes to listen")
 
 
 def _show_logs(services: list[processes.Service]) -> None:
