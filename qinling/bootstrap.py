@@ -20,7 +20,7 @@ from qinling.engine.loader import ExecutionLoader
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.rpcapi import EngineRPCClient
 from qinling.engine.service import EngineService
-from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
+from qinling.engine.socket_client import ClaimedRunner, EngineHost, SocketEngineClient
 
 LOG = logging.getLogger(__name__)
 
@@ -155,7 +155,11 @@ def _data_socket_invoker(
     loader = ExecutionLoader(conf, db, store)
     pending = PendingExecutions(db, conf.api.sync_execution_write_after)
     invoker = ClaimingInvoker(
-        loader, pending, ClaimedRunner(data_path), fallback=EngineInvoker(db, fallback_engine)
+        loader,
+        pending,
+        ClaimedRunner(data_path),
+        fallback=EngineInvoker(db, fallback_engine),
+        host=EngineHost(data_path, conf.engine.host),
     )
 
     def close() -> None:

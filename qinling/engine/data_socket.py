@@ -52,6 +52,7 @@ CALLS = frozenset(
         "scale_up",
         "scale_down",
         "list_workers",
+        "engine_host",
         "run",
     }
 )

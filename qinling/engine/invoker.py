@@ -34,9 +34,12 @@ class ClaimingInvoker:
     ``run``: the engine's ``Gate.run_only`` in ``qinling-server``'s own
     process, or ``socket_client.ClaimedRunner`` (the engine's data socket)
     in its other API processes and in ``qinling-api``; either returns the
-    result unrecorded. Async executions go to ``fallback`` and stay
-    unclaimed until an engine thread takes them, so that the reaper can hand
-    them elsewhere if the engine dies first (at-least-once).
+    result unrecorded. ``host``: the name of the engine that runs it
+    (``[engine] host`` of that engine, not of this process), under which a
+    long run is written as running: cancels and the reaper find it there.
+    Async executions go to ``fallback`` and stay unclaimed until an engine
+    thread takes them, so that the reaper can hand them elsewhere if the
+    engine dies first (at-least-once).
     """
 
     def __init__(
@@ -45,16 +48,20 @@ class ClaimingInvoker:
         pending: PendingExecutions,
         run: RunClaimed,
         fallback: Invoker,
+        *,
+        host: Callable[[], str] | None = None,
     ) -> None:
         self._loader = loader
         self._pending = pending
         self._run = run
         self._fallback = fallback
+        self._host = host
 
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         if not order.sync:
             return self._fallback.invoke(ctx, order)
-        claimed = self._loader.load_claimed(order)
+        host = self._host() if self._host is not None else None
+        claimed = self._loader.load_claimed(order, host=host)
         held = self._pending.hold(claimed.accepted.row)
         if claimed.spec is None:
             result = base.ExecutionResult(success=False, platform_error=claimed.error)

@@ -52,11 +52,15 @@ class ExecutionLoader:
         self._credentials = owner_credentials or credentials.load(conf)
         self.counts = ExecutionCounts(db)
 
-    def load_claimed(self, order: db_executions.Order, *, here: bool = True) -> Claimed:
+    def load_claimed(
+        self, order: db_executions.Order, *, here: bool = True, host: str | None = None
+    ) -> Claimed:
         """A sync execution this engine runs at once, claimed by this host:
         its row (not written: see ``engine.pending``) and what running it
         needs, read in one statement (the warm path of a sync call).
         ``here=False``: an engine elsewhere claims it as it takes it.
+        ``host``: the engine that runs it, where that is not this process's
+        (an API process's, reached over its data socket).
 
         Raises what ``db.executions.new_execution`` raises; a function that
         cannot run (its runtime not available, ...) gives ``error`` saying
@@ -64,7 +68,10 @@ class ExecutionLoader:
         """
         with self.db.reading() as conn:
             accepted = db_executions.order_execution(
-                conn, order, claim_host=self._conf.engine.host if here else None, lookup=_run_target
+                conn,
+                order,
+                claim_host=(host or self._conf.engine.host) if here else None,
+                lookup=_run_target,
             )
         self.counts.add(accepted.row["function_id"])
         target = accepted.target

@@ -176,6 +176,11 @@ class EngineManager:
             "started_at": now,
         }
 
+    def engine_host(self, ctx: RequestContext) -> str:
+        """This engine's ``[engine] host``: the RPC server name executions it
+        runs are claimed under."""
+        return self._conf.engine.host
+
     def run_only(
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
     ) -> base.ExecutionResult:

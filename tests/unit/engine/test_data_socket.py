@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from qinling import conf as qconf
 from qinling import exceptions
 from qinling.context import RequestContext, admin_context
 from qinling.db import executions as db_executions
@@ -23,9 +24,10 @@ from qinling.db import models
 from qinling.engine import records, specs
 from qinling.engine.data_socket import DataSocketServer
 from qinling.engine.invoker import ClaimingInvoker
+from qinling.engine.loader import ExecutionLoader
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.service import STOPPING_MESSAGE, Gate
-from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
+from qinling.engine.socket_client import ClaimedRunner, EngineHost, SocketEngineClient
 from qinling.orchestrator.local._sandbox import wire
 from tests.unit.db import rows
 from tests.unit.engine.support import execution, make_function
@@ -131,10 +133,28 @@ def _written(database, claimed):
     return claimed
 
 
-def _api_process_invoker(database, engine_manager, client) -> ClaimingInvoker:
+def _api_process_invoker(
+    database, client, loader: ExecutionLoader, *, write_after: float = 60.0
+) -> ClaimingInvoker:
     """Sync executions as an API process runs them: over the data socket."""
-    pending = PendingExecutions(database, 60.0)
-    return ClaimingInvoker(engine_manager.loader, pending, ClaimedRunner(client), fallback=None)
+    return ClaimingInvoker(
+        loader,
+        PendingExecutions(database, write_after),
+        ClaimedRunner(client),
+        fallback=None,
+        host=EngineHost(client, "api-host"),
+    )
+
+
+@pytest.fixture
+def api_loader(database, manager, tmp_path):
+    """An API process's loader, its own ``[engine] host`` (``api-host``) not the engine's."""
+    conf = qconf.new_config([])
+    conf.set_override("state_dir", str(tmp_path))
+    conf.set_override("host", "api-host", group="engine")
+    loader = ExecutionLoader(conf, database, manager[2])
+    yield loader
+    loader.counts.close()
 
 
 def _output(row: models.Execution):
@@ -297,11 +317,11 @@ def test_run_returns_the_result_and_leaves_recording_to_the_caller(
 
 
 def test_an_api_process_writes_its_sync_execution_once_as_it_ended(
-    database, manager, engine, client
+    database, manager, engine, client, api_loader
 ):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    invoker = _api_process_invoker(database, engine_manager, client)
+    invoker = _api_process_invoker(database, client, api_loader)
 
     row = invoker.invoke(CTX, _order(function_id))
 
@@ -309,6 +329,24 @@ def test_an_api_process_writes_its_sync_execution_once_as_it_ended(
     stored = execution(database, row.id)
     assert (stored.status, _output(stored)) == ("success", 7)
     assert orchestrator.runs == [row.id] and engine.recorded_ids == []
+
+
+def test_an_api_process_claims_a_sync_execution_under_the_engines_host(
+    database, manager, engine, client, api_loader
+):
+    """Written as running (as a long run is), the execution names the engine
+    that runs it, where cancels and the reaper look: not the API process's
+    own ``[engine] host``."""
+    engine_manager, orchestrator, _ = manager
+    assert engine_manager.engine_host(CTX) != "api-host"
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    invoker = _api_process_invoker(database, client, api_loader, write_after=0.0)
+
+    row = invoker.invoke(CTX, _order(function_id))
+
+    assert orchestrator.runs == [row.id]
+    stored = execution(database, row.id)
+    assert (stored.status, stored.engine_host) == ("success", engine_manager.engine_host(CTX))
 
 
 def test_a_stopping_engine_answers_run_with_a_message(database, manager, gate, client):
@@ -409,10 +447,12 @@ def test_a_socket_file_nobody_listens_on_is_unavailable(socket_dir):
     assert "cannot be reached" in refused.value.message
 
 
-def test_an_unreachable_engine_ends_the_sync_execution_in_error(database, manager, engine, client):
+def test_an_unreachable_engine_ends_the_sync_execution_in_error(
+    database, manager, engine, client, api_loader
+):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    invoker = _api_process_invoker(database, engine_manager, client)
+    invoker = _api_process_invoker(database, client, api_loader)
     engine.stop()
 
     row = invoker.invoke(CTX, _order(function_id))
