@@ -48,10 +48,18 @@ class Held:
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
+# The writer thread sleeps at least this long (or a tenth of ``after``): it
+# wakes for the executions due meanwhile at once, not for each (almost all
+# of them have ended by then: one wake-up per execution had cost the warm
+# path a thread switch). A long run may be written this much later.
+MAX_LATENESS = 0.05
+
+
 class PendingExecutions:
     def __init__(self, db: Database, after: float) -> None:
         self._db = db
         self._after = after
+        self._lateness = min(MAX_LATENESS, after / 10)
         self._due: list[tuple[float, int, Held]] = []
         self._order = itertools.count()
         self._wake = threading.Condition(threading.Lock())
@@ -112,7 +120,7 @@ class PendingExecutions:
                     continue
                 wait = self._due[0][0] - time.monotonic()
                 if wait > 0:
-                    self._wake.wait(wait)
+                    self._wake.wait(max(wait, self._lateness))
                     continue
                 held = heapq.heappop(self._due)[2]
                 if held.state is _State.HELD:
