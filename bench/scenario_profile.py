@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import time
@@ -33,7 +34,10 @@ def _record(server: qinling_server.Qinling, label: str, seconds: float, drive) -
         "--output",
         output,
     ]
-    spy = processes.Service(argv, os.path.join(RESULTS, f"py-spy-{label}.log"))
+    log = os.path.join(RESULTS, f"py-spy-{label}.log")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(log)  # this run's alone: Service appends
+    spy = processes.Service(argv, log)
     time.sleep(1.0)  # attached
     end = time.monotonic() + seconds - 1.5
     while time.monotonic() < end and spy.process.poll() is None:
