@@ -81,6 +81,13 @@ class Launcher:
         )
         self.uids = UidPool(settings.uid_range_start, settings.uid_range_size)
         self._counter = itertools.count(1)
+        # Looked up once: a zygote builds its workers' common root from its
+        # first spawn's paths and refuses a spawn with others
+        # (``jail.template_key``), so a host path that appeared meanwhile
+        # (a package install) stopped every later start of the runtime. Also
+        # a dozen stat calls fewer per start.
+        self._mounts: dict[tuple[str, bool], list[str]] = {}
+        self._python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
     def prepare_package(self, spec: base.FunctionSpec) -> tuple[str, str]:
         """The package's digest and extracted directory; PackageError."""
@@ -256,8 +263,7 @@ class Launcher:
     def _plan(self, worker: Worker, definition: runtimes.RuntimeDefinition) -> dict[str, Any]:
         """What the zygote needs to sandbox a worker, before it has a function."""
         private_network = not self.settings.allow_egress
-        host_files = _HOST_FILES + (() if private_network else _EGRESS_FILES)
-        mounts = [p for p in _HOST_MOUNTS + definition.mounts + host_files if os.path.lexists(p)]
+        mounts = self._host_mounts(definition, private_network)
         return {
             "name": worker.name,
             "hostname": "qinling-worker",
@@ -279,6 +285,17 @@ class Launcher:
             "cgroup_procs": worker.cgroup.procs_files if worker.cgroup else [],
         }
 
+    def _host_mounts(
+        self, definition: runtimes.RuntimeDefinition, private_network: bool
+    ) -> list[str]:
+        key = (definition.directory, private_network)
+        found = self._mounts.get(key)
+        if found is None:
+            host_files = _HOST_FILES + (() if private_network else _EGRESS_FILES)
+            candidates = _HOST_MOUNTS + definition.mounts + host_files
+            found = self._mounts[key] = [p for p in candidates if os.path.lexists(p)]
+        return found
+
     def _function(
         self, spec: base.FunctionSpec, definition: runtimes.RuntimeDefinition, package_dir: str
     ) -> dict[str, Any]:
@@ -297,7 +314,7 @@ class Launcher:
             **spec.environment,
         }
         if definition.kind == "python":
-            agent["python"] = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+            agent["python"] = self._python
         else:
             env["QINLING_AGENT"] = json.dumps(agent)
         command = definition.command(spec.memory_size)
