@@ -1,17 +1,16 @@
 """The local orchestrator: sandboxed workers on this host.
 
-The flow of executions, pools and scaling lives here; the bookkeeping of
-workers is ``table``'s, starting and stopping them ``Launcher``'s, one run
-on a worker ``runs``', the host's preparation ``host``'s, the sandbox
-itself ``_sandbox``'s. One lock (the table's) guards all bookkeeping and is
-never held while a process starts, runs or stops. Each function version
-has its ``Slots``, whose condition variable queues executions waiting for
-a worker.
+The flow of executions and scaling lives here; the bookkeeping of workers
+is ``table``'s, the runtimes' zygotes ``pools``', starting and stopping
+workers ``Launcher``'s, one run on a worker ``runs``', the host's
+preparation ``host``'s, the sandbox itself ``_sandbox``'s. One lock (the
+table's) guards all bookkeeping and is never held while a process starts,
+runs or stops. Each function version has its ``Slots``, whose condition
+variable queues executions waiting for a worker.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import os
@@ -23,16 +22,9 @@ from oslo_config import cfg
 
 from qinling import exceptions
 from qinling.orchestrator import base
-from qinling.orchestrator.local import (
-    cgroups,
-    host,
-    packages,
-    runs,
-    runtimes,
-    spares,
-    zygote_client,
-)
+from qinling.orchestrator.local import cgroups, host, packages, runs, runtimes, spares
 from qinling.orchestrator.local.launcher import Launcher
+from qinling.orchestrator.local.pools import NoPool, Pool, Pools
 from qinling.orchestrator.local.settings import Settings
 from qinling.orchestrator.local.table import Slots, WorkerTable
 from qinling.orchestrator.local.worker import Worker
@@ -54,25 +46,13 @@ class _Cancelled(Exception):
     """The execution was cancelled while it waited for a worker."""
 
 
-class _NoPool(exceptions.OrchestratorError):
-    """The runtime has no pool here: raised to the caller (the contract)."""
-
-
-@dataclasses.dataclass
-class _Pool:
-    runtime: base.RuntimeSpec
-    definition: runtimes.RuntimeDefinition
-    zygote: zygote_client.Zygote
-    generation: int
-
-
 class LocalOrchestrator(base.Orchestrator):
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.settings = Settings.from_conf(conf)
         self._table = WorkerTable(self.settings.max_workers)
         # One lock for the table, the pools and the executions in hand.
         self._lock = self._table.lock
-        self._pools: dict[str, _Pool] = {}
+        self._pools = Pools(self._lock, self.settings)
         self._definitions: dict[str, runtimes.RuntimeDefinition] = {}
         self._warnings: tuple[str, ...] = ()
         self._launcher: Launcher | None = None
@@ -117,6 +97,7 @@ class LocalOrchestrator(base.Orchestrator):
             isolate=isolate,
         )
         self._spares = spares.SpareKeeper(self._launcher, self.settings.spare_workers)
+        self._pools.open(self._definitions, self._instance_dir, self._spares)
         LOG.info(
             "Local orchestrator started (%s, runtimes: %s)",
             layout.describe() if isolate and layout else "no isolation",
@@ -127,8 +108,7 @@ class LocalOrchestrator(base.Orchestrator):
         with self._lock:
             self._stopped = True
             workers = self._table.clear()
-            pools = list(self._pools.values())
-            self._pools.clear()
+            pools = self._pools.close_locked()
         if self._spares is not None:
             self._spares.stop()
         self._stop_workers(workers)
@@ -145,52 +125,28 @@ class LocalOrchestrator(base.Orchestrator):
     # -- pools ------------------------------------------------------------
 
     def create_pool(self, runtime: base.RuntimeSpec) -> None:
-        with self._lock:
-            pool = self._pools.get(runtime.id)
-        if pool is not None and pool.runtime.image == runtime.image:
-            return
-        if pool is not None:
+        if not self._pools.create(runtime):  # there, with another image
             self.update_pool(runtime)
-            return
-        definition = runtimes.resolve(runtime.image, self._definitions)
-        zygote = self._start_zygote(runtime, definition)
-        with self._lock:
-            if runtime.id in self._pools or self._stopped:
-                existing = True
-            else:
-                created = self._pools[runtime.id] = _Pool(runtime, definition, zygote, 1)
-                existing = False
-        if existing:
-            zygote.stop()
-        else:
-            self._keep_spares(created)
 
     def update_pool(self, runtime: base.RuntimeSpec) -> None:
-        definition = runtimes.resolve(runtime.image, self._definitions)
-        zygote = self._start_zygote(runtime, definition)
+        old = self._pools.replace(runtime)
+        self._retire_pool(runtime.id, old)
+
+    def delete_pool(self, runtime_id: str) -> None:
+        old = self._pools.remove(runtime_id)
+        self._retire_pool(runtime_id, old)
+
+    def _retire_pool(self, runtime_id: str, old: Pool | None) -> None:
+        """Stop the workers of a runtime's replaced or removed pool, then its zygote."""
         with self._lock:
-            old = self._pools.get(runtime.id)
-            generation = old.generation + 1 if old else 1
-            self._pools[runtime.id] = pool = _Pool(runtime, definition, zygote, generation)
-            doomed = self._table.retire(lambda w: w.runtime_id == runtime.id)
-        self._keep_spares(pool)
+            doomed = self._table.retire(lambda w: w.runtime_id == runtime_id)
         self._stop_workers(doomed)
         if old is not None:
             old.zygote.stop()
 
-    def delete_pool(self, runtime_id: str) -> None:
-        with self._lock:
-            pool = self._pools.pop(runtime_id, None)
-            doomed = self._table.retire(lambda w: w.runtime_id == runtime_id)
-        if self._spares is not None:
-            self._spares.remove_source(runtime_id)
-        self._stop_workers(doomed)
-        if pool is not None:
-            pool.zygote.stop()
-
     def get_pool(self, runtime_id: str) -> base.PoolInfo:
         with self._lock:
-            if runtime_id not in self._pools:
+            if not self._pools.has_locked(runtime_id):
                 raise exceptions.NotFound.of("Runtime pool", runtime_id)
             everything = self._table.workers()
         ours = sum(1 for w in everything if w.runtime_id == runtime_id)
@@ -202,25 +158,6 @@ class LocalOrchestrator(base.Orchestrator):
             workers=ours,
             warnings=self._warnings,
         )
-
-    def _start_zygote(
-        self, runtime: base.RuntimeSpec, definition: runtimes.RuntimeDefinition
-    ) -> zygote_client.Zygote:
-        if self._instance_dir is None:
-            raise exceptions.OrchestratorError("The local orchestrator is not started.")
-        log_path = os.path.join(self._instance_dir, f"zygote-{definition.name}.log")
-        zygote = zygote_client.Zygote(definition, log_path, self.settings.worker_start_timeout)
-        zygote.start()
-        return zygote
-
-    def _keep_spares(self, pool: _Pool) -> None:
-        if self._spares is not None:
-            source = spares.Source(pool.runtime.id, pool.definition, pool.zygote, pool.generation)
-            self._spares.set_source(source)
-
-    def _pool(self, runtime_id: str) -> _Pool:
-        with self._lock:
-            return self._pool_locked(runtime_id)
 
     # -- executions -------------------------------------------------------
 
@@ -295,7 +232,7 @@ class LocalOrchestrator(base.Orchestrator):
         try:
             with self._lock:
                 self._running[execution_id] = None
-                pool = self._pool_locked(spec.runtime.id)
+                pool = self._pools.get_locked(spec.runtime.id)
                 _check_memory(spec, pool)
                 slots = self._table.slots_for(spec, doomed)
                 queued = False
@@ -326,14 +263,8 @@ class LocalOrchestrator(base.Orchestrator):
             self._stop_workers(doomed)
         return self._start_worker(spec, pool, slots, base.WorkerState.BUSY), True
 
-    def _pool_locked(self, runtime_id: str) -> _Pool:
-        pool = self._pools.get(runtime_id)
-        if pool is None:
-            raise _NoPool(f"Runtime {runtime_id} has no pool on this host.")
-        return pool
-
     def _start_worker(
-        self, spec: base.FunctionSpec, pool: _Pool, slots: Slots, state: base.WorkerState
+        self, spec: base.FunctionSpec, pool: Pool, slots: Slots, state: base.WorkerState
     ) -> Worker:
         assert self._launcher is not None and self._spares is not None
         try:
@@ -391,7 +322,7 @@ class LocalOrchestrator(base.Orchestrator):
         With no worker yet, one starts first: the others then join its
         network namespace instead of each making one.
         """
-        pool = self._pool(spec.runtime.id)
+        pool = self._pools.get(spec.runtime.id)
         reserved = self._reserve_starts(spec, count)
         if not reserved:
             return []
@@ -427,7 +358,7 @@ class LocalOrchestrator(base.Orchestrator):
         self._stop_workers(doomed)
         return (slots, allowed) if allowed else None
 
-    def _scale_up_one(self, spec: base.FunctionSpec, pool: _Pool, slots: Slots) -> Worker:
+    def _scale_up_one(self, spec: base.FunctionSpec, pool: Pool, slots: Slots) -> Worker:
         try:
             return self._start_worker(spec, pool, slots, base.WorkerState.IDLE)
         finally:
@@ -472,7 +403,7 @@ class LocalOrchestrator(base.Orchestrator):
             launcher.packages.discard(digest)
 
 
-def _check_memory(spec: base.FunctionSpec, pool: _Pool) -> None:
+def _check_memory(spec: base.FunctionSpec, pool: Pool) -> None:
     if spec.memory_size < pool.definition.min_memory:
         raise _Refused(
             f"The {pool.definition.name} runtime needs at least "
@@ -489,7 +420,7 @@ def _unrunnable(execution_id: str, exc: BaseException) -> base.ExecutionResult:
         return base.ExecutionResult(success=False, output=str(exc))
     if isinstance(exc, packages.PackageError):
         return base.ExecutionResult(success=False, output=exc.message)
-    if isinstance(exc, exceptions.OrchestratorError) and not isinstance(exc, _NoPool):
+    if isinstance(exc, exceptions.OrchestratorError) and not isinstance(exc, NoPool):
         LOG.error("Execution %s: %s", execution_id, exc.message)
         return base.ExecutionResult(success=False, platform_error=exc.message)
     raise exc
