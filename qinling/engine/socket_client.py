@@ -50,6 +50,7 @@ class SocketEngineClient:
         if conn is not None:
             conn.close()
         self._local.conn = None
+        self._engine_host = None  # the engine may come back renamed
 
     def _send(self, message: dict[str, Any]) -> socket.socket:
         """Send on this thread's connection; a stale one (the engine restarted)
@@ -149,7 +150,7 @@ class SocketEngineClient:
         self._drop()
 
     def engine_host(self) -> str:
-        """The engine's ``[engine] host``, asked once."""
+        """The engine's ``[engine] host``, asked again after a reconnection."""
         if self._engine_host is None:
             self._engine_host = str(self._request(None, "engine_host", {}))
         return self._engine_host

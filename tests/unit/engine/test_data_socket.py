@@ -433,6 +433,20 @@ def test_the_client_replaces_its_connection_after_an_engine_restart(
     assert len(client.list_workers(CTX, function_id)) == 1
 
 
+def test_the_engine_host_is_asked_again_after_the_engine_restarted(manager, engine, client):
+    engine_manager = manager[0]
+    named = client.engine_host()
+    assert named == engine_manager.engine_host(CTX)
+
+    engine.stop()
+    engine_manager._conf.set_override("host", "renamed-engine", group="engine")
+    engine.server.start()
+    with contextlib.suppress(exceptions.ServiceUnavailable):
+        client.list_workers(CTX, "f")  # finds its connection stale
+
+    assert client.engine_host() == "renamed-engine"
+
+
 def test_a_socket_file_nobody_listens_on_is_unavailable(socket_dir):
     path = os.path.join(socket_dir, "dead.sock")
     leftover = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
