@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ from qinling.engine.loader import ExecutionLoader
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.rpcapi import EngineRPCClient
 from qinling.engine.service import EngineService
-from qinling.engine.socket_client import ClaimedRunner, EngineHost, SocketEngineClient
+from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
 
 LOG = logging.getLogger(__name__)
 
@@ -159,7 +160,8 @@ def _data_socket_invoker(
         pending,
         ClaimedRunner(data_path),
         fallback=EngineInvoker(db, fallback_engine),
-        host=EngineHost(data_path, conf.engine.host),
+        # While the engine cannot be reached its execution ends in error, unrun.
+        host=functools.partial(data_path.engine_host, unreachable=conf.engine.host),
     )
 
     def close() -> None:

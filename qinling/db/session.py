@@ -198,11 +198,8 @@ class Database:
         each statement runs alone (see ``db.autocommit``), reading one
         snapshot as in a READ COMMITTED transaction; elsewhere it is
         ``connection``."""
-        if not self._autocommit:
-            with self.connection() as conn:
-                yield conn
-            return
-        with self._waiting(), self._mapped_errors(), autocommit.connection(self.engine) as conn:
+        opened = autocommit.connection(self.engine) if self._autocommit else self.engine.begin()
+        with self._waiting(), self._mapped_errors(), opened as conn:
             yield conn
 
     def write(self, work: Callable[[sa.Connection], T], *, one_statement: bool = False) -> T:

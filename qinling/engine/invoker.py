@@ -55,13 +55,12 @@ class ClaimingInvoker:
         self._pending = pending
         self._run = run
         self._fallback = fallback
-        self._host = host
+        self._host = host or (lambda: loader.host)
 
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         if not order.sync:
             return self._fallback.invoke(ctx, order)
-        host = self._host() if self._host is not None else None
-        claimed = self._loader.load_claimed(order, host=host)
+        claimed = self._loader.load_claimed(order, claim_host=self._host())
         held = self._pending.hold(claimed.accepted.row)
         if claimed.spec is None:
             result = base.ExecutionResult(success=False, platform_error=claimed.error)
@@ -108,7 +107,7 @@ class RemoteRunInvoker:
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         if not order.sync:
             return self._fallback.invoke(ctx, order)
-        claimed = self._loader.load_claimed(order, here=False)
+        claimed = self._loader.load_claimed(order, claim_host=None)
         accepted = claimed.accepted
         if claimed.spec is None:  # nothing to run: written here
             outcome = records.write_error(self._loader.db, accepted.row, claimed.error or "")

@@ -47,20 +47,19 @@ class ExecutionLoader:
         owner_credentials: credentials.FunctionCredentials | None = None,
     ) -> None:
         self._conf = conf
+        self.host = conf.engine.host  # the name executions this engine runs are claimed under
         self.db = db
         self._storage = storage
         self._credentials = owner_credentials or credentials.load(conf)
         self.counts = ExecutionCounts(db)
 
-    def load_claimed(
-        self, order: db_executions.Order, *, here: bool = True, host: str | None = None
-    ) -> Claimed:
-        """A sync execution this engine runs at once, claimed by this host:
-        its row (not written: see ``engine.pending``) and what running it
-        needs, read in one statement (the warm path of a sync call).
-        ``here=False``: an engine elsewhere claims it as it takes it.
-        ``host``: the engine that runs it, where that is not this process's
-        (an API process's, reached over its data socket).
+    def load_claimed(self, order: db_executions.Order, *, claim_host: str | None) -> Claimed:
+        """A sync execution to run at once, claimed by ``claim_host``: its
+        row (not written: see ``engine.pending``) and what running it needs,
+        read in one statement (the warm path of a sync call).
+        ``claim_host``: the engine that runs it (``host`` here; an API
+        process's engine, reached over its data socket), or None where an
+        engine elsewhere claims it as it takes it.
 
         Raises what ``db.executions.new_execution`` raises; a function that
         cannot run (its runtime not available, ...) gives ``error`` saying
@@ -70,7 +69,7 @@ class ExecutionLoader:
             accepted = db_executions.order_execution(
                 conn,
                 order,
-                claim_host=(host or self._conf.engine.host) if here else None,
+                claim_host=claim_host,
                 lookup=_run_target,
             )
         self.counts.add(accepted.row["function_id"])
@@ -166,7 +165,7 @@ class ExecutionLoader:
         """
         claimed = conn.execute(
             records.CLAIM,
-            {"execution_id": execution_id, "now": models.utcnow(), "host": self._conf.engine.host},
+            {"execution_id": execution_id, "now": models.utcnow(), "host": self.host},
         )
         return claimed.rowcount == 1
 

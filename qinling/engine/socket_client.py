@@ -149,10 +149,16 @@ class SocketEngineClient:
     def shutdown(self) -> None:
         self._drop()
 
-    def engine_host(self) -> str:
-        """The engine's ``[engine] host``, asked again after a reconnection."""
+    def engine_host(self, unreachable: str | None = None) -> str:
+        """The engine's ``[engine] host``, asked again after a reconnection;
+        ``unreachable``, when given, while the engine cannot be reached."""
         if self._engine_host is None:
-            self._engine_host = str(self._request(None, "engine_host", {}))
+            try:
+                self._engine_host = str(self._request(None, "engine_host", {}))
+            except exceptions.ServiceUnavailable:
+                if unreachable is None:
+                    raise
+                return unreachable
         return self._engine_host
 
     # The data path ----------------------------------------------------------
@@ -171,22 +177,6 @@ class SocketEngineClient:
         }
         result = self._request(ctx, "run", args, timeout=spec.timeout + self._sync_margin)
         return base.ExecutionResult(**result)
-
-
-class EngineHost:
-    """``host`` for ``ClaimingInvoker`` in an API process: the engine's name,
-    or this process's ``[engine] host`` while the engine cannot be reached
-    (its execution then ends in error, unrun, and is not claimed by anyone)."""
-
-    def __init__(self, client: SocketEngineClient, own: str) -> None:
-        self._client = client
-        self._own = own
-
-    def __call__(self) -> str:
-        try:
-            return self._client.engine_host()
-        except exceptions.ServiceUnavailable:
-            return self._own
 
 
 class ClaimedRunner:

@@ -244,6 +244,7 @@ class Launcher:
         worker.load_error = hello.get("load_error")
         worker.load_logs = hello.get("logs", "")
         worker.stdio = worker.read_stdio()
+        worker.conn.setblocking(False)  # its calls wait with poll (``wire.exchange``)
 
     def network_of(self, worker: Worker) -> int | None:
         """A descriptor of the worker's private network namespace, for the

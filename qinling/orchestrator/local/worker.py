@@ -68,8 +68,6 @@ class Worker:
         """One request and its answer; ``TimeoutError`` or ``WorkerGone``."""
         if self.conn is None:
             raise WorkerGone("not connected")
-        if self.conn.gettimeout() != 0.0:
-            self.conn.setblocking(False)  # once: exchange waits with poll
         try:
             return wire.exchange(self.conn, message, timeout, self.max_frame)
         except TimeoutError:

@@ -5,6 +5,7 @@ on the fake driver."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from qinling.engine.invoker import ClaimingInvoker
 from qinling.engine.loader import ExecutionLoader
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.service import STOPPING_MESSAGE, Gate
-from qinling.engine.socket_client import ClaimedRunner, EngineHost, SocketEngineClient
+from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
 from qinling.orchestrator.local._sandbox import wire
 from tests.unit.db import rows
 from tests.unit.engine.support import execution, make_function
@@ -126,6 +127,12 @@ def _runtime_of(database, function_id: str) -> str:
         return session.get(models.Function, function_id).runtime_id
 
 
+def _claimed_here(engine_manager, function_id: str):
+    """A sync execution read and claimed by the engine's own host, unwritten."""
+    loader = engine_manager.loader
+    return loader.load_claimed(_order(function_id), claim_host=loader.host)
+
+
 def _written(database, claimed):
     """A claimed sync execution written as running, as a long run is."""
     with database.connection() as conn:
@@ -142,7 +149,7 @@ def _api_process_invoker(
         PendingExecutions(database, write_after),
         ClaimedRunner(client),
         fallback=None,
-        host=EngineHost(client, "api-host"),
+        host=functools.partial(client.engine_host, unreachable="api-host"),
     )
 
 
@@ -300,8 +307,8 @@ def test_run_returns_the_result_and_leaves_recording_to_the_caller(
 ):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    first = _written(database, engine_manager.loader.load_claimed(_order(function_id)))
-    second = _written(database, engine_manager.loader.load_claimed(_order(function_id)))
+    first = _written(database, _claimed_here(engine_manager, function_id))
+    second = _written(database, _claimed_here(engine_manager, function_id))
 
     result = client.run(CTX, first.spec, first.request)
     again = ClaimedRunner(client)(CTX, second.spec, second.request)
@@ -352,7 +359,7 @@ def test_an_api_process_claims_a_sync_execution_under_the_engines_host(
 def test_a_stopping_engine_answers_run_with_a_message(database, manager, gate, client):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    claimed = engine_manager.loader.load_claimed(_order(function_id))
+    claimed = _claimed_here(engine_manager, function_id)
     gate.close()
 
     result = ClaimedRunner(client)(CTX, claimed.spec, claimed.request)
@@ -384,7 +391,7 @@ def test_a_run_whose_caller_went_away_is_recorded_by_the_engine(
 ):
     engine_manager, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
-    claimed = _written(database, engine_manager.loader.load_claimed(_order(function_id)))
+    claimed = _written(database, _claimed_here(engine_manager, function_id))
     held = HeldGate(gate)
     served = Engine(os.path.join(socket_dir, "held.sock"), held, database)
     served.server.start()
