@@ -22,6 +22,7 @@ from qinling.engine.pending import PendingExecutions
 from qinling.engine.rpcapi import EngineRPCClient
 from qinling.engine.service import EngineService
 from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
+from qinling.orchestrator.local.borrowed import BorrowedWorkers
 
 LOG = logging.getLogger(__name__)
 
@@ -154,11 +155,16 @@ def _data_socket_invoker(
     """Sync executions claimed in this process, run over an engine's data
     socket; and what closes it."""
     loader = ExecutionLoader(conf, db, store)
-    pending = PendingExecutions(db, conf.api.sync_execution_write_after)
+    borrowed = BorrowedWorkers(data_path.connect) if conf.api.worker_leases else None
+    pending = PendingExecutions(
+        db,
+        conf.api.sync_execution_write_after,
+        on_long_run=borrowed.announce if borrowed is not None else None,
+    )
     invoker = ClaimingInvoker(
         loader,
         pending,
-        ClaimedRunner(data_path),
+        ClaimedRunner(data_path, borrowed),
         fallback=EngineInvoker(db, fallback_engine),
         # While the engine cannot be reached its execution ends in error, unrun.
         host=functools.partial(data_path.engine_host, unreachable=conf.engine.host),
@@ -167,6 +173,8 @@ def _data_socket_invoker(
     def close() -> None:
         pending.close()
         loader.counts.close()
+        if borrowed is not None:
+            borrowed.close()
 
     return invoker, close
 

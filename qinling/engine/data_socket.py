@@ -16,17 +16,27 @@ Frames are the sandbox's (4-byte length, JSON). A request is ``{"method",
 {"type", "message"}}``. A cast is answered at once and runs on the engine's
 thread pool. One connection carries one request at a time; each connection
 has a thread here.
+
+Where the orchestrator lends workers (``orchestrator.local.leases``), an
+API process opens a lease channel with ``leases`` (answered with its
+holder name); that connection then carries its notes (``{"op": "return",
+"lease", "broken"}``, ``{"op": "running", "lease", "execution_id"}``,
+``{"op": "done", "lease"}``) and the engine's recalls (``{"recall"}``). A
+``run`` whose args name that holder (``lend_to``) is answered with the
+worker lent (``"lease"``) and its descriptors, when the driver lends it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import os
 import socket
+import struct
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from qinling import exceptions
 from qinling.context import RequestContext
@@ -36,6 +46,7 @@ from qinling.orchestrator import base
 # The same framing as the sandbox agents; it lives with them because the
 # zygote imports the standard library only.
 from qinling.orchestrator.local._sandbox import wire
+from qinling.orchestrator.local.leases import Lease, Loan
 
 LOG = logging.getLogger(__name__)
 
@@ -54,6 +65,7 @@ CALLS = frozenset(
         "list_workers",
         "engine_host",
         "run",
+        "leases",
     }
 )
 MAX_FRAME = 8 * 1024 * 1024
@@ -66,13 +78,19 @@ class DataSocketServer:
         gate,
         submit: Callable[..., None],
         record: Callable[[str, base.ExecutionResult], object],
+        *,
+        lender: Lender | None = None,
     ) -> None:
+        """``lender``: the orchestrator, when it lends workers."""
         self.path = path
         self._gate = gate
         self._submit = submit
         self._record = record
+        self._lender = lender
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
+        self._channels: dict[str, LeaseChannel] = {}
+        self._channel_numbers = itertools.count(1)
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -122,12 +140,18 @@ class DataSocketServer:
                     request = wire.recv(conn, MAX_FRAME)
                 except (OSError, ValueError):
                     return  # the API process went away or sent garbage
+                if request.get("method") == "leases" and self._lender is not None:
+                    self._serve_lease_channel(conn)
+                    return
                 reply, ran = self._answer(request)
+                fds = self._grant(reply, ran[2]) if ran is not None else []
                 try:
-                    wire.send(conn, reply)
+                    wire.send(conn, reply, fds=fds)
                 except OSError:
                     if ran is not None:  # nobody else will record it
-                        self._record(*ran)
+                        self._record(ran[0], ran[1])
+                        if ran[2] is not None:
+                            self._lender.give_back(ran[2].id, broken=False)
                     return
         finally:
             with self._lock:
@@ -136,10 +160,11 @@ class DataSocketServer:
 
     def _answer(
         self, request: dict[str, Any]
-    ) -> tuple[dict[str, Any], tuple[str, base.ExecutionResult] | None]:
-        """The reply, and for ``run`` the execution's id and result."""
+    ) -> tuple[dict[str, Any], tuple[str, base.ExecutionResult, Lease | None] | None]:
+        """The reply, and for ``run`` the execution's id, result and the lease
+        of its worker when it was lent."""
         method = request.get("method")
-        if method not in CALLS:
+        if method not in CALLS or method == "leases":
             return _error(exceptions.InputError(f"Unknown engine call {method!r}.")), None
         ctx = RequestContext.from_dict(request.get("context") or {})
         args = request.get("args") or {}
@@ -147,9 +172,13 @@ class DataSocketServer:
             if method == "run":
                 spec = specs.spec_from_wire(args["spec"])
                 execution = base.ExecutionRequest(**args["request"])
-                result = self._gate.run_only(ctx, spec, execution)
+                loan = self._loan_for(args.get("lend_to"))
+                if loan is None:
+                    result = self._gate.run_only(ctx, spec, execution)
+                else:
+                    result = self._gate.run_only(ctx, spec, execution, loan=loan)
                 reply = {"result": dataclasses.asdict(result)}
-                return reply, (execution.execution_id, result)
+                return reply, (execution.execution_id, result, loan.lease if loan else None)
             if request.get("cast"):
                 self._submit(getattr(self._gate, method), ctx, **args)
                 return {"result": None}, None
@@ -160,6 +189,107 @@ class DataSocketServer:
             LOG.exception("Engine call %s over the data socket failed", method)
             failure = exceptions.QinlingError(f"The engine failed: {type(err).__name__}")
             return _error(failure), None
+
+    # -- lease channels -----------------------------------------------------
+
+    def _loan_for(self, holder: Any) -> Loan | None:
+        if holder is None or self._lender is None:
+            return None
+        with self._lock:
+            channel = self._channels.get(str(holder))
+        return Loan(channel) if channel is not None else None
+
+    def _grant(self, reply: dict[str, Any], lease: Lease | None) -> list[int]:
+        """Add the lease of the run's worker to its reply; its descriptors."""
+        if lease is None:
+            return []
+        with self._lock:
+            holder_there = lease.holder.name in self._channels
+        if not holder_there:  # its channel closed during the run
+            self._lender.give_back(lease.id, broken=False)
+            return []
+        reply["lease"], fds = lease.grant()
+        return fds
+
+    def _serve_lease_channel(self, conn: socket.socket) -> None:
+        channel = LeaseChannel(conn, f"{_peer_pid(conn)}.{next(self._channel_numbers)}")
+        with self._lock:
+            self._channels[channel.name] = channel
+        LOG.info("API process lease channel %s opened", channel.name)
+        try:
+            channel.send({"result": {"holder": channel.name}})
+            while True:
+                note = wire.recv(conn, MAX_FRAME)
+                self._take_note(note)
+        except (OSError, ValueError):
+            pass  # closed: the API process stopped or died
+        finally:
+            with self._lock:
+                self._channels.pop(channel.name, None)
+            self._holder_gone(channel)
+
+    def _take_note(self, note: dict[str, Any]) -> None:
+        assert self._lender is not None
+        op, lease_id = note.get("op"), str(note.get("lease"))
+        if op == "return":
+            self._lender.give_back(lease_id, broken=bool(note.get("broken")))
+        elif op == "running":
+            self._lender.announce(lease_id, str(note.get("execution_id")))
+        elif op == "done":
+            self._lender.announce(lease_id, None)
+
+    def _holder_gone(self, channel: LeaseChannel) -> None:
+        assert self._lender is not None
+        leases = self._lender.holder_gone(channel)
+        for lease in leases:
+            if lease.execution_id is not None:
+                self._record(
+                    lease.execution_id,
+                    base.ExecutionResult(success=False, platform_error=HOLDER_GONE),
+                )
+        LOG.info(
+            "API process lease channel %s closed; %d lent workers replaced",
+            channel.name,
+            len(leases),
+        )
+
+
+HOLDER_GONE = (
+    "The API process running this execution stopped before it finished; its result "
+    "is unknown. Run it again if it is safe to repeat."
+)
+
+
+@runtime_checkable
+class Lender(Protocol):
+    """What a driver that lends workers offers (``orchestrator.local.leases``)."""
+
+    def give_back(self, lease_id: str, *, broken: bool) -> None: ...
+
+    def announce(self, lease_id: str, execution_id: str | None) -> None: ...
+
+    def holder_gone(self, holder: Any) -> list[Lease]: ...
+
+
+class LeaseChannel:
+    """An API process's lease channel: the holder of the workers lent to it."""
+
+    def __init__(self, conn: socket.socket, name: str) -> None:
+        self.conn = conn
+        self.name = name
+        self._send_lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._send_lock:
+            wire.send(self.conn, message)
+
+    def recall(self, lease_id: str) -> None:
+        self.send({"recall": lease_id})
+
+
+def _peer_pid(conn: socket.socket) -> int:
+    credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", credentials)[0]
 
 
 def _error(err: exceptions.QinlingError) -> dict[str, Any]:

@@ -182,12 +182,22 @@ class EngineManager:
         return self._conf.engine.host
 
     def run_only(
-        self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
+        self,
+        ctx: RequestContext,
+        spec: base.FunctionSpec,
+        request: base.ExecutionRequest,
+        *,
+        loan: Any = None,
     ) -> base.ExecutionResult:
-        """Run a claimed execution; recording it is the caller's."""
+        """Run a claimed execution; recording it is the caller's.
+
+        ``loan``: an API process would keep the worker afterwards (see
+        ``orchestrator.local.leases``); for a driver that lends workers.
+        """
+        lending = {} if loan is None else {"loan": loan}
         try:
             self._ensure_pool(spec.runtime)
-            return self._orchestrator.run_execution(spec, request)
+            return self._orchestrator.run_execution(spec, request, **lending)
         except exceptions.QinlingError as err:
             return base.ExecutionResult(success=False, platform_error=err.message)
         except Exception as err:

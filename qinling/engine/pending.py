@@ -23,6 +23,7 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from qinling.db import executions as db_executions
@@ -56,8 +57,13 @@ MAX_LATENESS = 0.05
 
 
 class PendingExecutions:
-    def __init__(self, db: Database, after: float) -> None:
+    def __init__(
+        self, db: Database, after: float, *, on_long_run: Callable[[str], None] | None = None
+    ) -> None:
+        """``on_long_run``: told an execution's id before it is written as
+        running (where it runs may need to know: ``borrowed.announce``)."""
         self._db = db
+        self._on_long_run = on_long_run
         self._after = after
         self._lateness = min(MAX_LATENESS, after / 10)
         self._due: list[tuple[float, int, Held]] = []
@@ -131,6 +137,8 @@ class PendingExecutions:
         with held.lock:
             if held.state is not _State.HELD:
                 return  # it ended first
+            if self._on_long_run is not None:
+                self._on_long_run(held.row["id"])
             try:
                 self._db.write(
                     lambda conn: db_executions.insert(conn, held.row), one_statement=True

@@ -20,7 +20,7 @@ from qinling.context import admin_context
 from qinling.db import models
 from qinling.db.session import Database
 from qinling.engine import records
-from qinling.engine.data_socket import DataSocketServer
+from qinling.engine.data_socket import DataSocketServer, Lender
 from qinling.engine.manager import EngineManager
 from qinling.engine.reaper import ExecutionReaper
 from qinling.engine.scheduler import JobScheduler
@@ -57,13 +57,14 @@ class Gate:
         with self._running(execution_id) as admitted:
             return self._manager.create_execution(ctx, execution_id) if admitted else None
 
-    def run_only(self, ctx, spec, request):
+    def run_only(self, ctx, spec, request, *, loan=None):
         """Run an execution claimed at acceptance (``ExecutionLoader.load_claimed``)
         for a caller that records it (``ClaimingInvoker``); a stopping engine
-        answers with a platform error instead of running it."""
+        answers with a platform error instead of running it. ``loan``: see
+        ``EngineManager.run_only``."""
         with self._running(request.execution_id) as admitted:
             if admitted:
-                return self._manager.run_only(ctx, spec, request)
+                return self._manager.run_only(ctx, spec, request, loan=loan)
         return ExecutionResult(success=False, platform_error=STOPPING_MESSAGE)
 
     def run_recorded(self, ctx, execution, spec, request):
@@ -174,8 +175,15 @@ class EngineService:
 
     def serve_data_socket(self, path: str) -> None:
         """Serve API processes of this host on a Unix socket (``engine.data_socket``)."""
+        lender = self.orchestrator if isinstance(self.orchestrator, Lender) else None
+        if not self.conf.api.worker_leases:
+            lender = None
         self._data_socket = DataSocketServer(
-            path, self.gate, self.submit, record=functools.partial(records.record, self.db)
+            path,
+            self.gate,
+            self.submit,
+            record=functools.partial(records.record, self.db),
+            lender=lender,
         )
         self._data_socket.start()
 

@@ -8,6 +8,7 @@ use and reopened once if the engine restarted since.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 from typing import Any
@@ -18,6 +19,7 @@ from qinling.engine import specs
 from qinling.engine.data_socket import MAX_FRAME
 from qinling.orchestrator import base
 from qinling.orchestrator.local._sandbox import wire
+from qinling.orchestrator.local.borrowed import BorrowedWorkers
 
 LOG = logging.getLogger(__name__)
 
@@ -34,7 +36,8 @@ class SocketEngineClient:
 
     # The transport -------------------------------------------------------
 
-    def _connect(self) -> socket.socket:
+    def connect(self) -> socket.socket:
+        """A new connection to the engine's data socket."""
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.connect(self.path)
@@ -62,7 +65,7 @@ class SocketEngineClient:
                 return conn
             except OSError:
                 self._drop()
-        conn = self._connect()
+        conn = self.connect()
         self._local.conn = conn
         try:
             wire.send(conn, message)
@@ -80,6 +83,20 @@ class SocketEngineClient:
         cast: bool = False,
         timeout: float = CALL_TIMEOUT,
     ) -> Any:
+        reply, _ = self._call(ctx, method, args, cast=cast, timeout=timeout)
+        return reply.get("result")
+
+    def _call(
+        self,
+        ctx: RequestContext | None,
+        method: str,
+        args: dict[str, Any],
+        *,
+        cast: bool = False,
+        timeout: float = CALL_TIMEOUT,
+        max_fds: int = 0,
+    ) -> tuple[dict[str, Any], list[int]]:
+        """The whole answer, and the descriptors that came with it (at most ``max_fds``)."""
         message = {
             "method": method,
             "context": ctx.to_dict() if ctx is not None else {},
@@ -89,7 +106,7 @@ class SocketEngineClient:
         conn = self._send(message)
         try:
             conn.settimeout(timeout)
-            reply = wire.recv(conn, MAX_FRAME)
+            reply, fds = wire.recv_with_fds(conn, MAX_FRAME, max_fds)
         except TimeoutError as err:
             self._drop()  # its answer may still come: the connection is unusable
             raise exceptions.ServiceUnavailable(
@@ -101,10 +118,12 @@ class SocketEngineClient:
                 f"The engine's data socket closed during '{method}': {err}"
             ) from err
         if "error" in reply:
+            for fd in fds:
+                os.close(fd)
             error = reply["error"]
             message = str(error.get("message") or "")
             raise exceptions.by_name(error.get("type"), message, message or "The engine failed.")
-        return reply.get("result")
+        return reply, fds
 
     # EngineClient -----------------------------------------------------------
 
@@ -167,7 +186,19 @@ class SocketEngineClient:
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
     ) -> base.ExecutionResult:
         """Run a claimed execution on the engine; recording it is the caller's."""
-        args = {
+        return self.run_and_borrow(ctx, spec, request, holder=None)[0]
+
+    def run_and_borrow(
+        self,
+        ctx: RequestContext,
+        spec: base.FunctionSpec,
+        request: base.ExecutionRequest,
+        *,
+        holder: str | None,
+    ) -> tuple[base.ExecutionResult, dict[str, Any] | None, list[int]]:
+        """``run``, asking that ``holder`` (a lease channel) keep the worker:
+        the result, and the lease with its descriptors when the engine lent it."""
+        args: dict[str, Any] = {
             "spec": specs.spec_to_wire(spec),
             "request": {
                 "execution_id": request.execution_id,
@@ -175,25 +206,49 @@ class SocketEngineClient:
                 "context": request.context,
             },
         }
-        result = self._request(ctx, "run", args, timeout=spec.timeout + self._sync_margin)
-        return base.ExecutionResult(**result)
+        if holder is not None:
+            args["lend_to"] = holder
+        reply, fds = self._call(
+            ctx, "run", args, timeout=spec.timeout + self._sync_margin, max_fds=3 if holder else 0
+        )
+        return base.ExecutionResult(**reply["result"]), reply.get("lease"), fds
 
 
 class ClaimedRunner:
     """``run`` for ``ClaimingInvoker`` in an API process: an execution this
-    process claimed, run by the engine over the data socket, the result
-    unrecorded. An engine that cannot be reached, or dies during the run,
-    gives a platform error as the result."""
+    process claimed, run on a worker it borrowed (``borrowed``) or by the
+    engine over the data socket, the result unrecorded. An engine that
+    cannot be reached, or dies during the run, gives a platform error as
+    the result."""
 
-    def __init__(self, client: SocketEngineClient) -> None:
+    def __init__(self, client: SocketEngineClient, borrowed: BorrowedWorkers | None = None) -> None:
         self._client = client
+        self._borrowed = borrowed
 
     def __call__(
         self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
     ) -> base.ExecutionResult:
+        if self._borrowed is not None:
+            taken = self._borrowed.take(spec, request.execution_id)
+            if taken is not None:
+                return self._borrowed.run(taken, spec, request)
         try:
-            return self._client.run(ctx, spec, request)
+            return self._run_on_engine(ctx, spec, request)
         except exceptions.ServiceUnavailable as err:
             LOG.warning("Execution %s: %s", request.execution_id, err.message)
             message = f"{err.message} The execution may not have run."
             return base.ExecutionResult(success=False, platform_error=message)
+
+    def _run_on_engine(
+        self, ctx: RequestContext, spec: base.FunctionSpec, request: base.ExecutionRequest
+    ) -> base.ExecutionResult:
+        holder = self._borrowed.holder() if self._borrowed is not None else None
+        if holder is None:
+            return self._client.run(ctx, spec, request)
+        result, lease, fds = self._client.run_and_borrow(ctx, spec, request, holder=holder)
+        if lease is not None and self._borrowed is not None:
+            self._borrowed.keep(lease, fds, spec)
+        else:
+            for fd in fds:
+                os.close(fd)
+        return result

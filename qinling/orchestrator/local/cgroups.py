@@ -263,38 +263,30 @@ class WorkerCgroup:
         else:
             _write(self._file("cpu", "cpu.max"), f"{quota} {CPU_PERIOD_US}")
 
-    def oom_kills(self) -> int:
-        name = "memory.oom_control" if self.version == 1 else "memory.events"
-        try:
-            for line in _read(self._file("memory", name)).splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
-        except OSError:
-            pass
-        return 0
+    def oom_file(self) -> str:
+        """The file counting its OOM kills (``read_oom_kills``)."""
+        return self._file("memory", "memory.oom_control" if self.version == 1 else "memory.events")
 
-    def _peak_file(self) -> int:
+    def oom_kills(self) -> int:
+        return read_oom_kills(self.oom_file())
+
+    def peak_descriptor(self) -> int:
         """The memory peak file, opened once: it is reset and read around
-        every execution, and opening a cgroup file costs more than reading it."""
+        every execution, and opening a cgroup file costs more than reading it.
+        -1 when it cannot be opened."""
         if self._peak_fd < 0:
             name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
-            self._peak_fd = os.open(self._file("memory", name), os.O_RDWR | os.O_CLOEXEC)
+            try:
+                self._peak_fd = os.open(self._file("memory", name), os.O_RDWR | os.O_CLOEXEC)
+            except OSError:
+                return -1
         return self._peak_fd
 
     def memory_peak(self) -> int | None:
-        try:
-            return int(os.pread(self._peak_file(), 64, 0))
-        except (OSError, ValueError):
-            return None
+        return read_peak(self.peak_descriptor())
 
     def reset_memory_peak(self) -> None:
-        # v1 sets the peak to the current usage; v2 (6.12+) starts a new peak
-        # for this open file only, which is why the same descriptor reads it.
-        try:
-            os.pwrite(self._peak_file(), b"0", 0)
-        except OSError:
-            pass
+        reset_peak(self.peak_descriptor())
 
     def close(self) -> None:
         if self._peak_fd >= 0:
@@ -331,6 +323,36 @@ def _subdirs(path: str) -> list[str]:
         return [e.path for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
     except OSError:
         return []
+
+
+def read_oom_kills(path: str) -> int:
+    """The OOM kills a cgroup's ``memory.oom_control`` (v1) or ``memory.events`` (v2) counts."""
+    try:
+        for line in _read(path).splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def read_peak(peak_fd: int) -> int | None:
+    """The memory peak in bytes, from an open peak file (``peak_descriptor``)."""
+    try:
+        return int(os.pread(peak_fd, 64, 0))
+    except (OSError, ValueError):
+        return None
+
+
+def reset_peak(peak_fd: int) -> None:
+    # v1 sets the peak to the current usage; v2 (6.12+) starts a new peak
+    # for this open file description only, which is why the same one reads
+    # it (a descriptor passed to another process shares it).
+    try:
+        os.pwrite(peak_fd, b"0", 0)
+    except OSError:
+        pass
 
 
 def _read_pids(path: str) -> list[int]:

@@ -114,6 +114,11 @@ class WorkerTable:
         doomed.append(victim)
         return True
 
+    def may_grow(self, slots: Slots, spec: base.FunctionSpec) -> bool:
+        """Whether the function's concurrency allows one more worker (the
+        host's ``max_workers`` may not)."""
+        return len(slots.workers) + slots.starting < spec.concurrency
+
     def retire(self, condition: Callable[[Worker], bool]) -> list[Worker]:
         """Matching idle workers are removed (returned, to stop); busy ones retire later."""
         doomed = []
