@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qinling import exceptions
 from qinling.db import autocommit
-from qinling.db.group_commit import GroupCommit
+from qinling.db.group_commit import GroupCommit, sqlite_locked
 from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
@@ -29,13 +29,21 @@ def default_url(state_dir: str) -> str:
     return "sqlite:///" + os.path.join(state_dir, "qinling.sqlite")
 
 
-def _tune_sqlite(dbapi_conn, _record, *, autocheckpoint: bool = True) -> None:
+# How long an SQLite writer waits for another's write lock before failing.
+SQLITE_BUSY_TIMEOUT = 10.0
+
+
+def _tune_sqlite(
+    dbapi_conn, _record, *, autocheckpoint: bool = True, waits_for_lock: bool = True
+) -> None:
     cursor = dbapi_conn.cursor()
     # WAL lets readers run beside the single writer; busy_timeout makes
-    # writers wait for each other instead of failing at once.
+    # writers wait for each other instead of failing at once (the group
+    # commit's connections do their waiting themselves: ``group_commit``).
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    busy_ms = int(SQLITE_BUSY_TIMEOUT * 1000) if waits_for_lock else 0
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.execute("PRAGMA foreign_keys=ON")
     # Pages of the database file are read through a mapping instead of one
     # pread call each (six per execution here); the mapping is the page
@@ -80,8 +88,11 @@ def create_engine(
     max_overflow: int = 20,
     pool_timeout: int = 10,
     autocheckpoint: bool = True,
+    waits_for_lock: bool = True,
 ) -> sa.Engine:
-    """``autocheckpoint=False``: SQLite leaves WAL checkpoints to ``WalCheckpoints``."""
+    """``autocheckpoint=False``: SQLite leaves WAL checkpoints to ``WalCheckpoints``;
+    ``waits_for_lock=False``: an SQLite write fails at once while another
+    connection holds the write lock (for ``GroupCommit``'s own waits)."""
     if url.startswith("sqlite"):
         # A file's pool is sized as configured too: a connection beyond the
         # pool is opened and closed for each use, and opening one runs the
@@ -90,7 +101,7 @@ def create_engine(
         # page cache still valid; handed round, each found the database
         # changed by the others and read it again (five system calls).
         sizes = {}
-        if sa.make_url(url).database not in (None, "", ":memory:"):
+        if _is_sqlite_file(url):
             sizes = dict(
                 pool_size=pool_size,
                 max_overflow=max_overflow,
@@ -100,7 +111,9 @@ def create_engine(
         engine = sa.create_engine(
             url, echo=debug, connect_args={"check_same_thread": False}, **sizes
         )
-        tune = functools.partial(_tune_sqlite, autocheckpoint=autocheckpoint)
+        tune = functools.partial(
+            _tune_sqlite, autocheckpoint=autocheckpoint, waits_for_lock=waits_for_lock
+        )
         event.listen(engine, "connect", tune)
         return engine
     engine = sa.create_engine(
@@ -148,11 +161,23 @@ def _ping_if_idle(dbapi_conn, record, _proxy) -> None:
 class Database:
     """Transactions on one database; errors come out as domain exceptions."""
 
-    def __init__(self, engine: sa.Engine, *, checkpoints: WalCheckpoints | None = None) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        checkpoints: WalCheckpoints | None = None,
+        writes: sa.Engine | None = None,
+    ) -> None:
+        """``writes``: the group commit's own engine, on the same SQLite file,
+        whose connections do not wait for the write lock (``create_engine``)."""
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._checkpoints = checkpoints
-        self._writes = GroupCommit(engine)
+        self._writes_engine = writes
+        if writes is not None:
+            self._writes = GroupCommit(writes, locked_wait=SQLITE_BUSY_TIMEOUT)
+        else:
+            self._writes = GroupCommit(engine)
         # A server's round trips are waits (see ``work_gate``); SQLite's
         # statements run in this process, in microseconds.
         self._remote = engine.dialect.name != "sqlite"
@@ -174,7 +199,19 @@ class Database:
             pool_timeout=conf.database.pool_timeout,
             autocheckpoint=not background,
         )
-        return cls(engine, checkpoints=WalCheckpoints(engine) if background else None)
+        writes = None
+        if _is_sqlite_file(url):  # one leader writes at a time: one connection
+            writes = create_engine(
+                url,
+                debug=conf.database.connection_debug,
+                pool_size=1,
+                max_overflow=2,
+                pool_timeout=conf.database.pool_timeout,
+                autocheckpoint=not background,
+                waits_for_lock=False,
+            )
+        checkpoints = WalCheckpoints(engine) if background else None
+        return cls(engine, checkpoints=checkpoints, writes=writes)
 
     @property
     def url(self) -> str:
@@ -229,6 +266,11 @@ class Database:
                 "name or a reference to something that does not exist)."
             ) from err
         except (exc.OperationalError, exc.InterfaceError) as err:
+            if sqlite_locked(err):
+                LOG.warning("Database busy: %s", err.orig)
+                raise exceptions.ServiceUnavailable(
+                    "The database is busy (another writer held it too long); try again shortly."
+                ) from err
             if _is_outage(err):
                 LOG.warning("Database unavailable: %s", err.orig)
                 raise exceptions.ServiceUnavailable(
@@ -244,6 +286,13 @@ class Database:
         if self._checkpoints is not None:
             self._checkpoints.stop()
         self.engine.dispose()
+        if self._writes_engine is not None:
+            self._writes_engine.dispose()
+
+
+def _is_sqlite_file(url: str) -> bool:
+    parsed = sa.make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
 
 
 def _is_outage(err: exc.DBAPIError) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from concurrent import futures
 
 import pytest
 import sqlalchemy as sa
@@ -137,3 +139,79 @@ def test_a_sqlite_file_keeps_as_many_connections_as_configured(tmp_path) -> None
         assert len(opened) == 10
     finally:
         engine.dispose()
+
+
+def _insert_runtime(name: str):
+    def work(conn: sa.Connection) -> None:
+        values = {"name": name, "image": "python3", "status": "available"}
+        conn.execute(
+            sa.insert(models.Runtime.__table__).values(
+                id=models.new_id(), project_id=rows.PROJECT, **values
+            )
+        )
+
+    return work
+
+
+def _hold_write_lock(db_file: str) -> sqlite3.Connection:
+    """Another process's writer, as SQLite sees it: a connection of its own
+    in a write transaction."""
+    other = sqlite3.connect(db_file, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_write_waits_for_another_writers_lock_then_commits(tmp_path) -> None:
+    conf = qinling_conf.new_config([])
+    conf.set_override("state_dir", str(tmp_path))
+    database = Database.from_conf(conf, serving=True)
+    models.Base.metadata.create_all(database.engine)
+    other = _hold_write_lock(str(tmp_path / "qinling.sqlite"))
+    try:
+        with futures.ThreadPoolExecutor(1) as pool:
+            write = pool.submit(database.write, _insert_runtime("waited"))
+            # It cannot commit while the lock is held: it keeps trying.
+            with pytest.raises(futures.TimeoutError):
+                write.result(timeout=0.3)
+            other.rollback()
+            write.result(timeout=10)
+    finally:
+        other.close()
+        database.dispose()
+    assert (
+        _count(Database(session.create_engine(session.default_url(str(tmp_path)))), models.Runtime)
+        == 1
+    )
+
+
+def test_a_write_kept_from_the_lock_too_long_fails_as_unavailable(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(session, "SQLITE_BUSY_TIMEOUT", 0.2)
+    conf = qinling_conf.new_config([])
+    conf.set_override("state_dir", str(tmp_path))
+    database = Database.from_conf(conf, serving=True)
+    models.Base.metadata.create_all(database.engine)
+    other = _hold_write_lock(str(tmp_path / "qinling.sqlite"))
+    try:
+        with pytest.raises(exceptions.ServiceUnavailable):
+            database.write(_insert_runtime("late"))
+    finally:
+        other.close()
+        database.dispose()
+
+
+def test_the_group_commits_connections_leave_the_lock_waits_to_it(tmp_path) -> None:
+    """SQLite's busy handler would sleep 1 ms and more per try."""
+    conf = qinling_conf.new_config([])
+    conf.set_override("state_dir", str(tmp_path))
+    database = Database.from_conf(conf, serving=True)
+    try:
+        holder: list[int] = []
+        database.write(
+            lambda conn: holder.append(conn.exec_driver_sql("PRAGMA busy_timeout").scalar())
+        )
+        with database.engine.connect() as connection:
+            others = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    finally:
+        database.dispose()
+    assert holder[-1] == 0
+    assert others == 10000
