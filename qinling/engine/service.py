@@ -175,9 +175,8 @@ class EngineService:
 
     def serve_data_socket(self, path: str) -> None:
         """Serve API processes of this host on a Unix socket (``engine.data_socket``)."""
-        lender = self.orchestrator if isinstance(self.orchestrator, Lender) else None
-        if not self.conf.api.worker_leases:
-            lender = None
+        lending = getattr(self.orchestrator, "lending", None)
+        lender = lending if isinstance(lending, Lender) and self.conf.api.worker_leases else None
         self._data_socket = DataSocketServer(
             path,
             self.gate,

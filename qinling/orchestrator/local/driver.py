@@ -24,7 +24,7 @@ from qinling import exceptions
 from qinling.orchestrator import base
 from qinling.orchestrator.local import cgroups, host, packages, runs, runtimes, spares
 from qinling.orchestrator.local.launcher import Launcher
-from qinling.orchestrator.local.leases import Holder, Lease, LeaseBook, Loan
+from qinling.orchestrator.local.leases import Lending, Loan
 from qinling.orchestrator.local.pools import NoPool, Pool, Pools
 from qinling.orchestrator.local.settings import Settings
 from qinling.orchestrator.local.table import Slots, WorkerTable
@@ -54,7 +54,8 @@ class LocalOrchestrator(base.Orchestrator):
         # One lock for the table, the pools and the executions in hand.
         self._lock = self._table.lock
         self._pools = Pools(self._lock, self.settings)
-        self._leases = LeaseBook()
+        # Workers lent to API processes (``leases``), given back through here.
+        self.lending = Lending(release=lambda worker, broken: self._release(worker, broken, ""))
         self._definitions: dict[str, runtimes.RuntimeDefinition] = {}
         self._warnings: tuple[str, ...] = ()
         self._launcher: Launcher | None = None
@@ -109,7 +110,7 @@ class LocalOrchestrator(base.Orchestrator):
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
-            self._leases.take_all()  # their workers are among these
+            self.lending.book.take_all()  # their workers are among these
             workers = self._table.clear()
             pools = self._pools.close_locked()
         if self._spares is not None:
@@ -207,40 +208,11 @@ class LocalOrchestrator(base.Orchestrator):
             self._forget_locked(execution_id)
             if worker.retiring or self._stopped or self._table.get(worker.key) is None:
                 return False
-            loan.lease = self._leases.lend(worker, loan.holder)
+            loan.lease = self.lending.book.lend(worker, loan.holder)
         return True
 
-    def give_back(self, lease_id: str, *, broken: bool) -> None:
-        """A lent worker returned: idle again, or replaced when ``broken``."""
-        lease = self._leases.take_back(lease_id)
-        if lease is not None:
-            self._release(lease.worker, broken, "")
-
-    def announce(self, lease_id: str, execution_id: str | None) -> None:
-        """A lent worker runs ``execution_id`` for a while (None: no longer)."""
-        self._leases.announce(lease_id, execution_id)
-
-    def holder_gone(self, holder: Holder) -> list[Lease]:
-        """Its lent workers, killed and replaced (what ran on them is unknown)."""
-        leases = self._leases.of_holder(holder)
-        for lease in leases:
-            self._release(lease.worker, True, "")
-        return leases
-
-    def _recall_leases(self, key: tuple[str, int] | None) -> None:
-        """Recall the workers lent of a function version, or all (``key`` None)."""
-        if not len(self._leases):
-            return
-        recalled = self._leases.recall(lambda lease: key is None or lease.worker.key == key)
-        if recalled:
-            LOG.info(
-                "Recalled %d workers lent to API processes (%s)",
-                recalled,
-                "all functions" if key is None else f"function {key[0]} version {key[1]}",
-            )
-
     def cancel_execution(self, execution_id: str) -> bool:
-        lent = self._leases.running(execution_id)
+        lent = self.lending.book.running(execution_id)
         if lent is not None:  # its holder's run then fails and gives it back
             LOG.info("Execution %s cancelled: killing lent worker %s", execution_id, lent.name)
             lent.kill()
@@ -309,7 +281,7 @@ class LocalOrchestrator(base.Orchestrator):
                         raise _Refused(runs.queue_timeout_message(spec, self.settings))
                     queued = True
                     # A worker lent to an API process may be idle there.
-                    self._recall_leases(None if self._table.may_grow(slots, spec) else spec.key)
+                    self.lending.recall(None if self._table.may_grow(slots, spec) else spec.key)
                     slots.waiting += 1
                     try:
                         slots.ready.wait(remaining)
@@ -422,7 +394,7 @@ class LocalOrchestrator(base.Orchestrator):
                 self._spares.replenish()
 
     def scale_down(self, function_id: str, version: int, count: int) -> int:
-        self._recall_leases((function_id, version))  # idle there: stopped when back
+        self.lending.recall((function_id, version))  # idle there: stopped when back
         with self._lock:
             doomed = self._table.least_used_idle((function_id, version), count)
         self._stop_workers(doomed)
@@ -432,8 +404,7 @@ class LocalOrchestrator(base.Orchestrator):
         with self._lock:
             doomed = self._table.forget_function(function_id, version)
         self._stop_workers(doomed)
-        if len(self._leases):  # retiring now: stopped when they come back
-            self._leases.recall(lambda lease: lease.worker.retiring)
+        self.lending.recall_retiring()  # stopped when they come back
 
     def list_workers(self, function_id: str, version: int | None = None) -> list[base.WorkerInfo]:
         with self._lock:

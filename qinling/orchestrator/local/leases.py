@@ -155,3 +155,47 @@ class Loan:
     def __init__(self, holder: Holder) -> None:
         self.holder = holder
         self.lease: Lease | None = None
+
+
+class Lending:
+    """What the engine's data socket asks of a driver that lends workers
+    (``engine.data_socket.Lender``), and the driver's recalls. ``release``
+    hands a worker back to the driver: idle, or stopped when broken."""
+
+    def __init__(self, release: Callable[[Worker, bool], None]) -> None:
+        self.book = LeaseBook()
+        self._release = release
+
+    def give_back(self, lease_id: str, *, broken: bool) -> None:
+        """A lent worker returned: idle again, or replaced when ``broken``."""
+        lease = self.book.take_back(lease_id)
+        if lease is not None:
+            self._release(lease.worker, broken)
+
+    def announce(self, lease_id: str, execution_id: str | None) -> None:
+        """A lent worker runs ``execution_id`` for a while (None: no longer)."""
+        self.book.announce(lease_id, execution_id)
+
+    def holder_gone(self, holder: Holder) -> list[Lease]:
+        """Its lent workers, killed and replaced (what ran on them is unknown)."""
+        leases = self.book.of_holder(holder)
+        for lease in leases:
+            self._release(lease.worker, True)
+        return leases
+
+    def recall(self, key: tuple[str, int] | None) -> None:
+        """Recall the workers lent of a function version, or all (``key`` None)."""
+        if not len(self.book):
+            return
+        recalled = self.book.recall(lambda lease: key is None or lease.worker.key == key)
+        if recalled:
+            LOG.info(
+                "Recalled %d workers lent to API processes (%s)",
+                recalled,
+                "all functions" if key is None else f"function {key[0]} version {key[1]}",
+            )
+
+    def recall_retiring(self) -> None:
+        """Recall lent workers to be stopped (their function changed or went)."""
+        if len(self.book):
+            self.book.recall(lambda lease: lease.worker.retiring)
