@@ -35,6 +35,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -199,6 +200,17 @@ class DataSocketServer:
             channel = self._channels.get(str(holder))
         return Loan(channel) if channel is not None else None
 
+    def drain_leases(self, timeout: float) -> int:
+        """At shutdown: recall every lent worker and wait up to ``timeout`` s
+        for them (each after its run); how many are still out then."""
+        if self._lender is None:
+            return 0
+        self._lender.recall(None)
+        deadline = time.monotonic() + timeout
+        while self._lender.outstanding() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self._lender.outstanding()
+
     def _grant(self, reply: dict[str, Any], lease: Lease | None) -> list[int]:
         """Add the lease of the run's worker to its reply; its descriptors."""
         if lease is None:
@@ -269,6 +281,10 @@ class Lender(Protocol):
     def announce(self, lease_id: str, execution_id: str | None) -> None: ...
 
     def holder_gone(self, holder: Any) -> list[Lease]: ...
+
+    def recall(self, key: tuple[str, int] | None) -> None: ...
+
+    def outstanding(self) -> int: ...
 
 
 class LeaseChannel:

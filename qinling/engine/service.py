@@ -260,6 +260,8 @@ class EngineService:
             self._rpc_server.stop()
         self._runs.shutdown(wait=False, cancel_futures=True)
         running = self.gate.wait_idle(deadline - time.monotonic())
+        if self._data_socket is not None:  # runs of API processes on lent workers
+            running += self._data_socket.drain_leases(deadline - time.monotonic())
         if running:
             LOG.warning("%d execution(s) still running at the shutdown deadline", running)
             self._guarded(

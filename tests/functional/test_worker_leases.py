@@ -60,8 +60,13 @@ class Deployment:
             capture_output=True,
             timeout=120,
         )
-        self.engine = processes.Service("qinling-engine", self.config, str(tmp_path / "engine.log"))
+        self.engine = self.start_engine()
         self.api = self.start_api()
+
+    def start_engine(self) -> processes.Service:
+        self.engine_starts = getattr(self, "engine_starts", 0) + 1
+        log = str(self.tmp_path / f"engine-{self.engine_starts}.log")
+        return processes.Service("qinling-engine", self.config, log)
 
     def start_api(self) -> processes.Service:
         self.starts = getattr(self, "starts", 0) + 1
@@ -220,20 +225,7 @@ def test_cancel_stops_a_run_on_a_borrowed_worker(deployment, python):
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         long_run = pool.submit(deployment.execute, function_id, input={"seconds": 50})
-        listed = processes.wait_for(
-            lambda: next(
-                (
-                    row
-                    for row in deployment.get(f"/v1/executions?function_id={function_id}")[
-                        "executions"
-                    ]
-                    if row["status"] == "running"
-                ),
-                None,
-            ),
-            what="the long run to be listed as running",
-            details=deployment.details,
-        )
+        listed = _listed_running(deployment, function_id)
         cancelled = requests.delete(
             f"{deployment.base}/v1/executions/{listed['id']}", timeout=TIMEOUT
         )
@@ -271,20 +263,7 @@ def test_a_long_run_of_a_killed_api_process_ends_in_error(deployment, python):
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(deployment.execute, function_id, input={"seconds": 50})
-        listed = processes.wait_for(
-            lambda: next(
-                (
-                    row
-                    for row in deployment.get(f"/v1/executions?function_id={function_id}")[
-                        "executions"
-                    ]
-                    if row["status"] == "running"
-                ),
-                None,
-            ),
-            what="the long run to be listed as running",
-            details=deployment.details,
-        )
+        listed = _listed_running(deployment, function_id)
         os.kill(deployment.api.process.pid, signal.SIGKILL)
         deployment.api.process.wait(timeout=10)
     deployment.api = deployment.start_api()
@@ -299,3 +278,34 @@ def test_a_long_run_of_a_killed_api_process_ends_in_error(deployment, python):
     assert ended["status"] == "error", ended
     assert "API process running this execution stopped" in output(ended)
     assert deployment.execute(function_id)["status"] == "success"
+
+
+def test_a_stopping_engine_lets_a_run_on_a_borrowed_worker_finish(deployment, python):
+    function_id = deployment.function(python, timeout="60")
+    assert deployment.execute(function_id)["status"] == "success"
+    assert deployment.borrowed() >= 1
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        run = pool.submit(deployment.execute, function_id, input={"seconds": 3})
+        _listed_running(deployment, function_id)
+        deployment.engine.process.send_signal(signal.SIGTERM)
+        ended = run.result(timeout=30)
+        deployment.engine.process.wait(timeout=30)
+    stopped_log = deployment.engine.log()
+    deployment.engine = deployment.start_engine()
+
+    assert ended["status"] == "success", ended
+    assert output(ended) == "v1"
+    assert "Recalled 1 workers lent to API processes (all functions)" in stopped_log
+
+
+def _listed_running(deployment: Deployment, function_id: str) -> dict:
+    """The function's execution once it is listed as running (a run that lasts)."""
+
+    def found():
+        listed = deployment.get(f"/v1/executions?function_id={function_id}")["executions"]
+        return next((row for row in listed if row["status"] == "running"), None)
+
+    return processes.wait_for(
+        found, what="the long run to be listed as running", details=deployment.details
+    )

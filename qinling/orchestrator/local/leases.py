@@ -195,6 +195,10 @@ class Lending:
                 "all functions" if key is None else f"function {key[0]} version {key[1]}",
             )
 
+    def outstanding(self) -> int:
+        """Workers lent out now."""
+        return len(self.book)
+
     def recall_retiring(self) -> None:
         """Recall lent workers to be stopped (their function changed or went)."""
         if len(self.book):
