@@ -82,7 +82,7 @@ class DataSocketServer:
         *,
         lender: Lender | None = None,
     ) -> None:
-        """``lender``: the orchestrator, when it lends workers."""
+        """``lender``: the orchestrator's ``lending``, when it lends workers."""
         self.path = path
         self._gate = gate
         self._submit = submit

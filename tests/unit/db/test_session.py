@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
 from concurrent import futures
 
 import pytest
@@ -161,15 +162,22 @@ def _hold_write_lock(db_file: str) -> sqlite3.Connection:
     return other
 
 
-def test_a_write_waits_for_another_writers_lock_then_commits(tmp_path) -> None:
+@pytest.fixture
+def served(tmp_path) -> Iterator[Database]:
+    """The database of a serving process on SQLite in ``tmp_path``."""
     conf = qinling_conf.new_config([])
     conf.set_override("state_dir", str(tmp_path))
     database = Database.from_conf(conf, serving=True)
     models.Base.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+def test_a_write_waits_for_another_writers_lock_then_commits(tmp_path, served) -> None:
     other = _hold_write_lock(str(tmp_path / "qinling.sqlite"))
     try:
         with futures.ThreadPoolExecutor(1) as pool:
-            write = pool.submit(database.write, _insert_runtime("waited"))
+            write = pool.submit(served.write, _insert_runtime("waited"))
             # It cannot commit while the lock is held: it keeps trying.
             with pytest.raises(futures.TimeoutError):
                 write.result(timeout=0.3)
@@ -177,7 +185,6 @@ def test_a_write_waits_for_another_writers_lock_then_commits(tmp_path) -> None:
             write.result(timeout=10)
     finally:
         other.close()
-        database.dispose()
     assert (
         _count(Database(session.create_engine(session.default_url(str(tmp_path)))), models.Runtime)
         == 1
@@ -199,19 +206,11 @@ def test_a_write_kept_from_the_lock_too_long_fails_as_unavailable(tmp_path, monk
         database.dispose()
 
 
-def test_the_group_commits_connections_leave_the_lock_waits_to_it(tmp_path) -> None:
+def test_the_group_commits_connections_leave_the_lock_waits_to_it(served) -> None:
     """SQLite's busy handler would sleep 1 ms and more per try."""
-    conf = qinling_conf.new_config([])
-    conf.set_override("state_dir", str(tmp_path))
-    database = Database.from_conf(conf, serving=True)
-    try:
-        holder: list[int] = []
-        database.write(
-            lambda conn: holder.append(conn.exec_driver_sql("PRAGMA busy_timeout").scalar())
-        )
-        with database.engine.connect() as connection:
-            others = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
-    finally:
-        database.dispose()
+    holder: list[int] = []
+    served.write(lambda conn: holder.append(conn.exec_driver_sql("PRAGMA busy_timeout").scalar()))
+    with served.engine.connect() as connection:
+        others = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert holder[-1] == 0
     assert others == 10000
