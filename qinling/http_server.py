@@ -15,8 +15,13 @@ LOG = logging.getLogger(__name__)
 
 
 # How long a worker thread waits on a keep-alive connection for its next
-# request before handing it back to the server's selector thread.
+# request before handing it back to the server's selector thread; and how
+# long it goes on waiting, a slice at a time, while other threads are idle to
+# take new connections (a busy client of many connections sends its next
+# request tens of milliseconds later).
 KEEP_ALIVE_WAIT = 0.002
+KEEP_ALIVE_SLICE = 0.02
+KEEP_ALIVE_PARK = 1.0
 # A response's bytes are held until it is complete or this large.
 RESPONSE_BUFFER = 64 * 1024
 
@@ -69,14 +74,27 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
     def _next_request_soon(self) -> bool:
         if self.rfile.has_data():
             return True
-        if not self.server.ready or self.server.requests.qsize:
-            return False  # stopping, or others wait for this thread
         poller = select.poll()  # not select(): descriptors beyond 1024 are common here
         try:
             poller.register(self.socket, select.POLLIN)
-            return bool(poller.poll(KEEP_ALIVE_WAIT * 1000))
+            wait, parked = KEEP_ALIVE_WAIT, 0.0
+            while self._may_keep_waiting(parked):
+                if poller.poll(wait * 1000):
+                    return True
+                parked += wait
+                wait = KEEP_ALIVE_SLICE
         except (OSError, ValueError):
+            pass
+        return False
+
+    def _may_keep_waiting(self, parked: float) -> bool:
+        """Whether this thread may wait on for the connection's next request:
+        not while stopping or while others wait for a thread; beyond the first
+        wait, only while another thread is idle for new connections."""
+        server = self.server
+        if not server.ready or server.requests.qsize:
             return False
+        return parked == 0.0 or (parked < KEEP_ALIVE_PARK and server.requests.idle > 0)
 
 
 def serve(

@@ -14,11 +14,16 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER = """
 import sys
+import threading
 from qinling import http_server
 
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/stream":
         return stream(start_response)
+    if environ["PATH_INFO"] == "/thread":
+        body = str(threading.get_ident()).encode()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
     body = (environ["REQUEST_METHOD"] + " " + environ["PATH_INFO"]).encode()
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body]
@@ -77,6 +82,23 @@ def test_requests_on_one_keep_alive_connection_are_all_answered(server):
 
     assert answers == [f"GET /n/{n}".encode() for n in range(50)]
     assert after_a_pause == b"POST /later"
+
+
+def test_a_client_pausing_between_requests_keeps_its_thread(server):
+    """While other threads are idle for new connections, a thread waits on
+    for its connection's next request instead of handing it back to the
+    selector (and the next request to whichever thread takes it then)."""
+    port, _ = server
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        threads = set()
+        for _ in range(5):
+            threads.add(_get(connection, "GET", "/thread"))
+            time.sleep(0.05)
+    finally:
+        connection.close()
+
+    assert len(threads) == 1
 
 
 def test_sigterm_stops_it_with_an_idle_keep_alive_connection_open(server):
