@@ -8,7 +8,7 @@ socket, fd 4 the read end of the zygote's lifeline pipe.
 Protocol, on each accepted connection: the agent first sends a hello
 ``{"ready": true, "init_duration": s[, "load_error": msg, "logs": text]}``,
 then answers each request ``{"input": ..., "context": {...}}`` with
-``{"success", "output", "duration", "logs"}``. Frames are a 4-byte
+``{"success", "output", "duration", "logs", "stdio_intact"}``. Frames are a 4-byte
 big-endian length and UTF-8 JSON.
 
 Calling convention (as OpenStack Qinling): a JSON object input becomes
@@ -51,6 +51,8 @@ class _Logs:
         os.dup2(appender, 1)
         os.dup2(appender, 2)
         os.close(appender)
+        info = os.fstat(self.fd)
+        self._identity = (info.st_dev, info.st_ino)
 
     def take(self) -> str:
         for stream in (sys.stdout, sys.stderr):
@@ -59,12 +61,26 @@ class _Logs:
             except (OSError, ValueError):
                 pass
         size = os.fstat(self.fd).st_size
+        if not size:
+            return ""
         data = os.pread(self.fd, min(size, self.limit), 0)
         os.ftruncate(self.fd, 0)
         text = data.decode("utf-8", errors="replace")
         if size > self.limit:
             text += f"\n[logs truncated: {size} bytes written, the limit is {self.limit} bytes]"
         return text
+
+    def intact(self) -> bool:
+        """Whether fds 1 and 2 are still this log file (a function may close
+        or replace them: the worker is then replaced)."""
+        for fd in (1, 2):
+            try:
+                info = os.fstat(fd)
+            except OSError:
+                return False
+            if (info.st_dev, info.st_ino) != self._identity:
+                return False
+        return True
 
 
 def serve(listen_fd: int, lifeline_fd: int, config: dict[str, Any]) -> None:
@@ -172,6 +188,7 @@ def _execute(
         "output": _capped(output, max_output),
         "duration": duration,
         "logs": logs.take(),
+        "stdio_intact": logs.intact(),
     }
 
 
@@ -252,14 +269,23 @@ def _send(conn: socket.socket, message: Any) -> None:
 
 
 def _recv(conn: socket.socket) -> Any:
-    header = _read(conn, _HEADER.size)
-    if header is None:
-        return None
-    (size,) = _HEADER.unpack(header)
+    # One recv takes a whole small request (the server sends one at a time).
+    data = conn.recv(65536)
+    if len(data) < _HEADER.size:
+        rest = _read(conn, _HEADER.size - len(data)) if data else None
+        if rest is None:
+            return None
+        data += rest
+    (size,) = _HEADER.unpack_from(data)
     if size > _MAX_REQUEST:
         return None
-    body = _read(conn, size)
-    return None if body is None else json.loads(body)
+    body = data[_HEADER.size :]
+    if len(body) < size:
+        rest = _read(conn, size - len(body))
+        if rest is None:
+            return None
+        body += rest
+    return json.loads(body)
 
 
 def _read(conn: socket.socket, size: int) -> bytes | None:

@@ -52,7 +52,10 @@ def run_on(
     result.logs = (worker.load_logs if cold else "") + str(reply.get("logs", ""))
     if worker.cgroup is not None:
         result.memory_peak = worker.cgroup.memory_peak()
-    if not worker.stdio_intact():
+    # The Python agent says whether the function left its stdout and stderr
+    # alone; others are checked from here.
+    intact = reply.get("stdio_intact")
+    if intact is False or (intact is None and not worker.stdio_intact()):
         LOG.info(
             "Execution %s closed its worker's stdout or stderr; replacing it",
             request.execution_id,
