@@ -175,7 +175,9 @@ class Database:
         self._checkpoints = checkpoints
         self._writes_engine = writes
         if writes is not None:
-            self._writes = GroupCommit(writes, locked_wait=SQLITE_BUSY_TIMEOUT)
+            self._writes = GroupCommit(
+                writes, locked_wait=SQLITE_BUSY_TIMEOUT, hold_connection=True
+            )
         else:
             self._writes = GroupCommit(engine)
         # A server's round trips are waits (see ``work_gate``); SQLite's
@@ -200,7 +202,7 @@ class Database:
             autocheckpoint=not background,
         )
         writes = None
-        if _is_sqlite_file(url):  # one leader writes at a time: one connection
+        if _is_sqlite_file(url):  # one leader writes at a time, on one held connection
             writes = create_engine(
                 url,
                 debug=conf.database.connection_debug,
@@ -287,6 +289,7 @@ class Database:
             self._checkpoints.stop()
         self.engine.dispose()
         if self._writes_engine is not None:
+            self._writes.close()
             self._writes_engine.dispose()
 
 
