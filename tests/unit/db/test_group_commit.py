@@ -121,3 +121,30 @@ def test_many_threads_each_get_their_own_result(database: Database) -> None:
         results = list(pool.map(lambda i: database.write(_add_runtime(f"n{i}")), range(200)))
     assert results == [f"n{i}" for i in range(200)]
     assert len(_names(database)) == 200
+
+
+def test_a_held_connection_serves_every_batch_until_closed(database: Database) -> None:
+    group = GroupCommit(database.engine, hold_connection=True)
+    checkouts = []
+    event.listen(database.engine, "checkout", lambda *_: checkouts.append(1))
+    try:
+        assert [group.write(_add_runtime(f"r{n}")) for n in range(3)] == ["r0", "r1", "r2"]
+        assert len(checkouts) == 1
+        group.close()
+        group.write(_add_runtime("after"))
+        assert len(checkouts) == 2
+    finally:
+        group.close()
+    assert _names(database) == {"r0", "r1", "r2", "after"}
+
+
+def test_a_failed_batch_on_a_held_connection_leaves_it_usable(database: Database) -> None:
+    group = GroupCommit(database.engine, hold_connection=True)
+    try:
+        group.write(_add_runtime("one", runtime_id="same-id"))
+        with pytest.raises(sa.exc.IntegrityError):
+            group.write(_add_runtime("two", runtime_id="same-id"))
+        assert group.write(_add_runtime("three")) == "three"
+    finally:
+        group.close()
+    assert _names(database) == {"one", "three"}
