@@ -308,3 +308,19 @@ def _listed_running(deployment: Deployment, function_id: str) -> dict:
     return processes.wait_for(
         found, what="the long run to be listed as running", details=deployment.details
     )
+
+
+def test_scale_down_takes_back_a_borrowed_worker_first(deployment, python):
+    function_id = deployment.function(python)
+    assert deployment.execute(function_id)["status"] == "success"
+    assert deployment.borrowed() >= 1
+    assert len(deployment.workers(function_id)) == 1
+
+    response = requests.post(
+        f"{deployment.base}/v1/functions/{function_id}/scale_down",
+        json={"count": 1},
+        timeout=TIMEOUT,
+    )
+    deployment.check(response, 202)
+
+    assert deployment.workers(function_id) == []

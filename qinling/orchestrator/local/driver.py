@@ -35,6 +35,8 @@ LOG = logging.getLogger(__name__)
 # Worker starts a scale_up runs at once. Each mostly waits for its worker to
 # import the function; more than a few per core only queue at the zygote.
 _PARALLEL_STARTS = 8
+# How long scale_down waits for workers lent to API processes to come back.
+_SCALE_DOWN_RECALL_WAIT = 1.0
 
 _instances = itertools.count(1)
 
@@ -394,7 +396,8 @@ class LocalOrchestrator(base.Orchestrator):
                 self._spares.replenish()
 
     def scale_down(self, function_id: str, version: int, count: int) -> int:
-        self.lending.recall((function_id, version))  # idle there: stopped when back
+        # Workers lent to API processes come back first (idle ones at once).
+        self.lending.take_back_idle((function_id, version), _SCALE_DOWN_RECALL_WAIT)
         with self._lock:
             doomed = self._table.least_used_idle((function_id, version), count)
         self._stop_workers(doomed)

@@ -30,6 +30,7 @@ import dataclasses
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -138,6 +139,10 @@ class LeaseBook:
                 LOG.debug("Recall of lease %s failed: %s", lease.id, err)
         return len(due)
 
+    def count(self, condition: Callable[[Lease], bool]) -> int:
+        with self._lock:
+            return sum(1 for lease in self._leases.values() if condition(lease))
+
     def take_all(self) -> list[Lease]:
         with self._lock:
             leases = list(self._leases.values())
@@ -194,6 +199,16 @@ class Lending:
                 recalled,
                 "all functions" if key is None else f"function {key[0]} version {key[1]}",
             )
+
+    def take_back_idle(self, key: tuple[str, int], timeout: float) -> None:
+        """Recall the function version's lent workers and wait up to ``timeout``
+        s for them (a busy one comes back after its run)."""
+        self.recall(key)
+        deadline = time.monotonic() + timeout
+        while self.book.count(lambda lease: lease.worker.key == key):
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.01)
 
     def outstanding(self) -> int:
         """Workers lent out now."""
