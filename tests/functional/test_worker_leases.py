@@ -65,9 +65,16 @@ class Deployment:
         self.api = self.start_api()
 
     def start_engine(self) -> processes.Service:
+        """A qinling-engine, once it serves its data socket."""
         self.engine_starts = getattr(self, "engine_starts", 0) + 1
         log = str(self.tmp_path / f"engine-{self.engine_starts}.log")
-        return processes.Service("qinling-engine", self.config, log)
+        engine = processes.Service("qinling-engine", self.config, log)
+        processes.wait_for(
+            lambda: "Engine data socket listening" in engine.log(),
+            what="the engine's data socket",
+            details=engine.log,
+        )
+        return engine
 
     def start_api(self) -> processes.Service:
         self.starts = getattr(self, "starts", 0) + 1
