@@ -188,7 +188,9 @@ class Database:
     @classmethod
     def from_conf(cls, conf, *, serving: bool = False) -> Database:
         """``serving``: for a long-running service process; on SQLite its own
-        thread then checkpoints the WAL, not the requests' commits."""
+        thread then checkpoints the WAL, not the requests' commits. With
+        ``[api] processes`` > 1 the SQLite file is every process's: the
+        group commit then waits for the write lock itself (``group_commit``)."""
         url = conf.database.connection or default_url(conf.state_dir)
         if url.startswith("sqlite:///"):
             os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///") :])), exist_ok=True)
@@ -202,7 +204,11 @@ class Database:
             autocheckpoint=not background,
         )
         writes = None
-        if _is_sqlite_file(url):  # one leader writes at a time, on one held connection
+        if _is_sqlite_file(url) and conf.api.processes > 1:
+            # Several processes write the file: the group commit gets a held
+            # connection of its own that leaves the lock waits to it. With one
+            # process, the write's connection is the next read's, its page
+            # cache warm (a connection of the writes' own cost each read ~50 us).
             writes = create_engine(
                 url,
                 debug=conf.database.connection_debug,

@@ -162,12 +162,18 @@ def _hold_write_lock(db_file: str) -> sqlite3.Connection:
     return other
 
 
-@pytest.fixture
-def served(tmp_path) -> Iterator[Database]:
-    """The database of a serving process on SQLite in ``tmp_path``."""
+def _shared_conf(tmp_path):
+    """The configuration of a server of several processes, on SQLite in ``tmp_path``."""
     conf = qinling_conf.new_config([])
     conf.set_override("state_dir", str(tmp_path))
-    database = Database.from_conf(conf, serving=True)
+    conf.set_override("processes", 2, group="api")
+    return conf
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[Database]:
+    """The database of a serving process of several, on SQLite in ``tmp_path``."""
+    database = Database.from_conf(_shared_conf(tmp_path), serving=True)
     models.Base.metadata.create_all(database.engine)
     yield database
     database.dispose()
@@ -193,9 +199,7 @@ def test_a_write_waits_for_another_writers_lock_then_commits(tmp_path, served) -
 
 def test_a_write_kept_from_the_lock_too_long_fails_as_unavailable(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(session, "SQLITE_BUSY_TIMEOUT", 0.2)
-    conf = qinling_conf.new_config([])
-    conf.set_override("state_dir", str(tmp_path))
-    database = Database.from_conf(conf, serving=True)
+    database = Database.from_conf(_shared_conf(tmp_path), serving=True)
     models.Base.metadata.create_all(database.engine)
     other = _hold_write_lock(str(tmp_path / "qinling.sqlite"))
     try:
@@ -214,3 +218,19 @@ def test_the_group_commits_connections_leave_the_lock_waits_to_it(served) -> Non
         others = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert holder[-1] == 0
     assert others == 10000
+
+
+def test_with_one_process_writes_use_the_reads_connections(tmp_path) -> None:
+    """The connection a write used is the next read's, its page cache warm."""
+    conf = qinling_conf.new_config([])
+    conf.set_override("state_dir", str(tmp_path))
+    database = Database.from_conf(conf, serving=True)
+    try:
+        models.Base.metadata.create_all(database.engine)
+        written_on: list[int] = []
+        database.write(lambda conn: written_on.append(id(conn.connection.dbapi_connection)))
+        with database.reading() as conn:
+            read_on = id(conn.connection.dbapi_connection)
+    finally:
+        database.dispose()
+    assert written_on == [read_on]
