@@ -35,7 +35,6 @@ import os
 import socket
 import struct
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -203,13 +202,7 @@ class DataSocketServer:
     def drain_leases(self, timeout: float) -> int:
         """At shutdown: recall every lent worker and wait up to ``timeout`` s
         for them (each after its run); how many are still out then."""
-        if self._lender is None:
-            return 0
-        self._lender.recall(None)
-        deadline = time.monotonic() + timeout
-        while self._lender.outstanding() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self._lender.outstanding()
+        return 0 if self._lender is None else self._lender.take_back(None, timeout)
 
     def _grant(self, reply: dict[str, Any], lease: Lease | None) -> list[int]:
         """Add the lease of the run's worker to its reply; its descriptors."""
@@ -282,9 +275,7 @@ class Lender(Protocol):
 
     def holder_gone(self, holder: Any) -> list[Lease]: ...
 
-    def recall(self, key: tuple[str, int] | None) -> None: ...
-
-    def outstanding(self) -> int: ...
+    def take_back(self, key: tuple[str, int] | None, timeout: float) -> int: ...
 
 
 class LeaseChannel:

@@ -75,16 +75,10 @@ class SocketEngineClient:
         return conn
 
     def _request(
-        self,
-        ctx: RequestContext | None,
-        method: str,
-        args: dict[str, Any],
-        *,
-        cast: bool = False,
-        timeout: float = CALL_TIMEOUT,
+        self, ctx: RequestContext | None, method: str, args: dict[str, Any], **options: Any
     ) -> Any:
-        reply, _ = self._call(ctx, method, args, cast=cast, timeout=timeout)
-        return reply.get("result")
+        """The result of ``_call`` (``options``: its ``cast`` and ``timeout``)."""
+        return self._call(ctx, method, args, **options)[0].get("result")
 
     def _call(
         self,

@@ -61,12 +61,13 @@ class Deployment:
             capture_output=True,
             timeout=120,
         )
+        self.api_starts = self.engine_starts = 0  # numbers their logs
         self.engine = self.start_engine()
         self.api = self.start_api()
 
     def start_engine(self) -> processes.Service:
         """A qinling-engine, once it serves its data socket."""
-        self.engine_starts = getattr(self, "engine_starts", 0) + 1
+        self.engine_starts += 1
         log = str(self.tmp_path / f"engine-{self.engine_starts}.log")
         engine = processes.Service("qinling-engine", self.config, log)
         processes.wait_for(
@@ -77,8 +78,8 @@ class Deployment:
         return engine
 
     def start_api(self) -> processes.Service:
-        self.starts = getattr(self, "starts", 0) + 1
-        log = str(self.tmp_path / f"api-{self.starts}.log")
+        self.api_starts += 1
+        log = str(self.tmp_path / f"api-{self.api_starts}.log")
         api = processes.Service("qinling-api", self.config, log)
         api.wait_http(self.base + "/")
         return api
@@ -166,6 +167,14 @@ def python(deployment) -> str:
     return deployment.runtime()
 
 
+def _borrowing(deployment: Deployment, python: str, **fields) -> str:
+    """A new function, run once: the API process has borrowed its worker."""
+    function_id = deployment.function(python, **fields)
+    assert deployment.execute(function_id)["status"] == "success"
+    assert deployment.borrowed() >= 1
+    return function_id
+
+
 def output(row: dict):
     return json.loads(row["result"])["output"]
 
@@ -187,9 +196,7 @@ def test_warm_executions_run_on_a_borrowed_worker_given_back_once_idle(deploymen
 
 
 def test_a_borrowed_worker_that_timed_out_is_replaced(deployment, python):
-    function_id = deployment.function(python, timeout="1")
-    assert deployment.execute(function_id)["status"] == "success"
-    assert deployment.borrowed() >= 1
+    function_id = _borrowing(deployment, python, timeout="1")
 
     timed_out = deployment.execute(function_id, input={"seconds": 5})
 
@@ -227,9 +234,7 @@ def test_new_code_runs_at_once_though_the_old_worker_is_borrowed(deployment, pyt
 
 
 def test_cancel_stops_a_run_on_a_borrowed_worker(deployment, python):
-    function_id = deployment.function(python, timeout="60")
-    assert deployment.execute(function_id)["status"] == "success"
-    assert deployment.borrowed() >= 1
+    function_id = _borrowing(deployment, python, timeout="60")
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         long_run = pool.submit(deployment.execute, function_id, input={"seconds": 50})
@@ -245,9 +250,7 @@ def test_cancel_stops_a_run_on_a_borrowed_worker(deployment, python):
 
 
 def test_an_execution_waiting_for_a_borrowed_worker_gets_it_recalled(deployment, python):
-    function_id = deployment.function(python, concurrency="1")
-    assert deployment.execute(function_id)["status"] == "success"
-    assert deployment.borrowed() >= 1
+    function_id = _borrowing(deployment, python, concurrency="1")
 
     # An async execution runs in the engine, which must have the only worker back.
     accepted = deployment.execute(function_id, sync=False)
@@ -259,9 +262,7 @@ def test_an_execution_waiting_for_a_borrowed_worker_gets_it_recalled(deployment,
 
 
 def test_a_long_run_of_a_killed_api_process_ends_in_error(deployment, python):
-    function_id = deployment.function(python, timeout="60")
-    assert deployment.execute(function_id)["status"] == "success"
-    assert deployment.borrowed() >= 1
+    function_id = _borrowing(deployment, python, timeout="60")
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(deployment.execute, function_id, input={"seconds": 50})
@@ -277,9 +278,7 @@ def test_a_long_run_of_a_killed_api_process_ends_in_error(deployment, python):
 
 
 def test_a_stopping_engine_lets_a_run_on_a_borrowed_worker_finish(deployment, python):
-    function_id = deployment.function(python, timeout="60")
-    assert deployment.execute(function_id)["status"] == "success"
-    assert deployment.borrowed() >= 1
+    function_id = _borrowing(deployment, python, timeout="60")
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         run = pool.submit(deployment.execute, function_id, input={"seconds": 3})
@@ -318,9 +317,7 @@ def _listed_running(deployment: Deployment, function_id: str) -> dict:
 
 
 def test_scale_down_takes_back_a_borrowed_worker_first(deployment, python):
-    function_id = deployment.function(python)
-    assert deployment.execute(function_id)["status"] == "success"
-    assert deployment.borrowed() >= 1
+    function_id = _borrowing(deployment, python)
     assert len(deployment.workers(function_id)) == 1
 
     response = requests.post(

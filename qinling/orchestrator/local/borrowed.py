@@ -111,7 +111,7 @@ def _worker_of(info: dict[str, Any], fds: list[int]) -> Worker:
         memory_size=int(info["memory_size"]),
         uid=0,
         address="",
-        cgroup=cgroup if info.get("cgroup_version") else None,  # type: ignore[arg-type]
+        cgroup=cgroup if info.get("oom_file") else None,  # type: ignore[arg-type]
         pid=int(info["pid"]),
         pidfd=fds[1],
         conn=conn,
@@ -198,7 +198,7 @@ class BorrowedWorkers:
 
     def _lose_channel(self, channel: socket.socket) -> None:
         with self._lock:
-            lost = [b for group in self._borrowed.values() for b in group]
+            lost = self._all()
             self._borrowed.clear()
             self._early_recalls.clear()
             if self._channel is channel:
@@ -227,8 +227,7 @@ class BorrowedWorkers:
         with self._lock:
             unused = [
                 b
-                for group in self._borrowed.values()
-                for b in group
+                for b in self._all()
                 if not b.busy
                 and (now - b.last_used >= self._idle_seconds or now - b.granted_at >= self._max_age)
             ]
@@ -245,12 +244,11 @@ class BorrowedWorkers:
 
     # -- the table (under ``_lock``) ----------------------------------------
 
+    def _all(self) -> list[Borrowed]:
+        return [borrowed for group in self._borrowed.values() for borrowed in group]
+
     def _find(self, lease_id: str) -> Borrowed | None:
-        for group in self._borrowed.values():
-            for borrowed in group:
-                if borrowed.lease_id == lease_id:
-                    return borrowed
-        return None
+        return next((b for b in self._all() if b.lease_id == lease_id), None)
 
     def _remove(self, borrowed: Borrowed) -> Borrowed:
         group = self._borrowed.get(borrowed.worker.key, [])
@@ -264,6 +262,9 @@ class BorrowedWorkers:
 
     def take(self, spec: base.FunctionSpec, execution_id: str) -> Borrowed | None:
         """A free borrowed worker for ``spec``, now busy with ``execution_id``."""
+        # Unlocked: a worker kept meanwhile is missed, and the run goes to the engine.
+        if spec.key not in self._borrowed:
+            return None
         wanted = fingerprint(spec)
         now = time.monotonic()
         stale = []
@@ -336,13 +337,7 @@ class BorrowedWorkers:
         a cancel reaches it and a dead process's run is recorded."""
         with self._lock:
             found = next(
-                (
-                    b
-                    for group in self._borrowed.values()
-                    for b in group
-                    if b.busy and b.execution_id == execution_id
-                ),
-                None,
+                (b for b in self._all() if b.busy and b.execution_id == execution_id), None
             )
             if found is None:
                 return
@@ -353,7 +348,7 @@ class BorrowedWorkers:
         """Give every free worker back and close the channel."""
         with self._lock:
             self._closed = True
-            free = [b for group in self._borrowed.values() for b in group if not b.busy]
+            free = [b for b in self._all() if not b.busy]
             for borrowed in free:
                 self._remove(borrowed)
             channel = self._channel

@@ -202,17 +202,6 @@ class LocalOrchestrator(base.Orchestrator):
             if cold and self._spares is not None:
                 self._spares.replenish()
 
-    # -- workers lent to API processes (``leases``) -----------------------
-
-    def _lend(self, worker: Worker, execution_id: str, loan: Loan) -> bool:
-        """Lend the worker that ran ``execution_id`` (it stays busy here)."""
-        with self._lock:
-            self._forget_locked(execution_id)
-            if worker.retiring or self._stopped or self._table.get(worker.key) is None:
-                return False
-            loan.lease = self.lending.book.lend(worker, loan.holder)
-        return True
-
     def cancel_execution(self, execution_id: str) -> bool:
         lent = self.lending.book.running(execution_id)
         if lent is not None:  # its holder's run then fails and gives it back
@@ -342,6 +331,17 @@ class LocalOrchestrator(base.Orchestrator):
             self._table.remove(worker)
         self._stop_workers([worker])
 
+    # -- workers lent to API processes (``leases``) -----------------------
+
+    def _lend(self, worker: Worker, execution_id: str, loan: Loan) -> bool:
+        """Lend the worker that ran ``execution_id`` (it stays busy here)."""
+        with self._lock:
+            self._forget_locked(execution_id)
+            if worker.retiring or self._stopped or self._table.get(worker.key) is None:
+                return False
+            loan.lease = self.lending.book.lend(worker, loan.holder)
+        return True
+
     # -- scaling ----------------------------------------------------------
 
     def scale_up(self, spec: base.FunctionSpec, count: int) -> list[base.WorkerInfo]:
@@ -397,7 +397,7 @@ class LocalOrchestrator(base.Orchestrator):
 
     def scale_down(self, function_id: str, version: int, count: int) -> int:
         # Workers lent to API processes come back first (idle ones at once).
-        self.lending.take_back_idle((function_id, version), _SCALE_DOWN_RECALL_WAIT)
+        self.lending.take_back((function_id, version), _SCALE_DOWN_RECALL_WAIT)
         with self._lock:
             doomed = self._table.least_used_idle((function_id, version), count)
         self._stop_workers(doomed)

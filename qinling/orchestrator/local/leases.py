@@ -30,7 +30,6 @@ import dataclasses
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -77,8 +76,7 @@ class Lease:
             "pid": worker.pid,
             "max_frame": worker.max_frame,
             "stdio": list(worker.stdio) if worker.stdio is not None else None,
-            "cgroup_version": worker.cgroup.version if worker.cgroup is not None else None,
-            "oom_file": oom_file,
+            "oom_file": oom_file,  # None: the worker has no cgroup
         }
         return info, fds
 
@@ -88,6 +86,7 @@ class LeaseBook:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._returned = threading.Condition(self._lock)  # a lease left the book
         self._leases: dict[str, Lease] = {}
         self._ids = itertools.count(1)
 
@@ -99,7 +98,9 @@ class LeaseBook:
 
     def take_back(self, lease_id: str) -> Lease | None:
         with self._lock:
-            return self._leases.pop(lease_id, None)
+            lease = self._leases.pop(lease_id, None)
+            self._returned.notify_all()
+        return lease
 
     def of_holder(self, holder: Holder) -> list[Lease]:
         """Its leases, taken back (its channel closed)."""
@@ -107,6 +108,7 @@ class LeaseBook:
             gone = [lease for lease in self._leases.values() if lease.holder is holder]
             for lease in gone:
                 del self._leases[lease.id]
+            self._returned.notify_all()
         return gone
 
     def announce(self, lease_id: str, execution_id: str | None) -> None:
@@ -139,14 +141,21 @@ class LeaseBook:
                 LOG.debug("Recall of lease %s failed: %s", lease.id, err)
         return len(due)
 
-    def count(self, condition: Callable[[Lease], bool]) -> int:
-        with self._lock:
+    def wait_returned(self, condition: Callable[[Lease], bool], timeout: float) -> int:
+        """Wait up to ``timeout`` s until no lease out matches; how many still do."""
+
+        def matching() -> int:
             return sum(1 for lease in self._leases.values() if condition(lease))
+
+        with self._lock:
+            self._returned.wait_for(lambda: not matching(), max(0.0, timeout))
+            return matching()
 
     def take_all(self) -> list[Lease]:
         with self._lock:
             leases = list(self._leases.values())
             self._leases.clear()
+            self._returned.notify_all()
         return leases
 
     def __len__(self) -> int:
@@ -192,7 +201,7 @@ class Lending:
         """Recall the workers lent of a function version, or all (``key`` None)."""
         if not len(self.book):
             return
-        recalled = self.book.recall(lambda lease: key is None or lease.worker.key == key)
+        recalled = self.book.recall(_of(key))
         if recalled:
             LOG.info(
                 "Recalled %d workers lent to API processes (%s)",
@@ -200,21 +209,18 @@ class Lending:
                 "all functions" if key is None else f"function {key[0]} version {key[1]}",
             )
 
-    def take_back_idle(self, key: tuple[str, int], timeout: float) -> None:
-        """Recall the function version's lent workers and wait up to ``timeout``
-        s for them (a busy one comes back after its run)."""
+    def take_back(self, key: tuple[str, int] | None, timeout: float) -> int:
+        """``recall`` and wait up to ``timeout`` s for those workers (a busy
+        one comes back after its run); how many are still out then."""
         self.recall(key)
-        deadline = time.monotonic() + timeout
-        while self.book.count(lambda lease: lease.worker.key == key):
-            if time.monotonic() >= deadline:
-                return
-            time.sleep(0.01)
-
-    def outstanding(self) -> int:
-        """Workers lent out now."""
-        return len(self.book)
+        return self.book.wait_returned(_of(key), timeout)
 
     def recall_retiring(self) -> None:
         """Recall lent workers to be stopped (their function changed or went)."""
         if len(self.book):
             self.book.recall(lambda lease: lease.worker.retiring)
+
+
+def _of(key: tuple[str, int] | None) -> Callable[[Lease], bool]:
+    """Leases of a function version, or all (``key`` None)."""
+    return lambda lease: key is None or lease.worker.key == key

@@ -76,7 +76,6 @@ class FakeWorker:
             "pid": os.getpid(),
             "max_frame": 1 << 20,
             "stdio": None,
-            "cgroup_version": None,
             "oom_file": None,
         }
         # As received over a socket: copies the process owns.
