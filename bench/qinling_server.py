@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from bench import processes
 from bench.http_client import JsonClient
+from qinling.conf.api import AUTO_PROCESSES, process_count
 
 BIN = os.path.dirname(sys.executable)
 TRIVIAL = "def main(**kwargs):\n    return 'ok'\n"
@@ -123,7 +124,8 @@ def all_in_one(overrides: dict | None = None) -> Iterator[Qinling]:
         )
         try:
             server.wait_http(f"http://127.0.0.1:{port}/")
-            _wait_listening(server, int((overrides or {}).get("api", {}).get("processes", 1)))
+            configured = int((overrides or {}).get("api", {}).get("processes", AUTO_PROCESSES))
+            _wait_listening(server, process_count(configured))
             yield Qinling(port, [server], "all-in-one")
         except Exception:
             _show_logs([server])

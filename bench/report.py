@@ -20,8 +20,6 @@ TARGETS = (
     ("split: warm sync, trivial", "p50", "<=", 3.0),
     ("split, data socket: warm sync, trivial", "p50", "<=", 3.0),
     ("sync throughput, concurrency 32", "value", ">=", 2000.0),
-    ("sync throughput, concurrency 32, [api] processes = 2", "value", ">=", 2000.0),
-    ("sync throughput, concurrency 32, [api] processes = 3", "value", ">=", 2000.0),
     ("warm workers held (target 2000)", "value", ">=", 2000.0),
     ("warm workers held (target 2000)", "pss_mib", "<=", 3.0),
     ("workers started/s, burst of 64 sync executions holding their worker", "value", ">=", 300.0),

@@ -77,7 +77,8 @@ def summarize(path: str, top: int = 14) -> str:
 def run(scale: float) -> list[Figure]:
     seconds = max(4.0, 10.0 * scale)
     summaries = {}
-    with qinling_server.all_in_one() as server:
+    # One process serves and runs everything, so that one py-spy sees all of it.
+    with qinling_server.all_in_one({"api": {"processes": 1}}) as server:
         client = server.client()
         warm_id = server.function()
         server.execute(client, warm_id)
@@ -95,5 +96,6 @@ def run(scale: float) -> list[Figure]:
         summaries["cold"] = summarize(path)
     with open(os.path.join(RESULTS, "profile-summary.txt"), "w") as f:
         for label, text in summaries.items():
-            f.write(f"== {label} path (qinling-server, py-spy raw, 250 Hz) ==\n{text}\n")
+            heading = f"{label} path (qinling-server, [api] processes = 1, py-spy raw, 250 Hz)"
+            f.write(f"== {heading} ==\n{text}\n")
     return []

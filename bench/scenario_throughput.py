@@ -5,15 +5,18 @@ from __future__ import annotations
 from bench import peer_celery, peer_gcf, peer_lambda, qinling_server
 from bench.http_client import run_load
 from bench.stats import Figure, rate
+from qinling.conf.api import AUTO_PROCESSES, process_count
 
 NAME = "throughput"
 LEVELS = (1, 8, 32)
 LAMBDA_ENVIRONMENTS = 8  # Lambda runs one environment per concurrent request; capped here
 
 
-def _qinling(seconds: float, processes: int = 1, levels=LEVELS) -> dict[int, dict]:
+def _qinling(seconds: float, processes: int | None = None, levels=LEVELS) -> dict[int, dict]:
+    """``processes``: ``[api] processes``; None leaves the default (sized to the host)."""
     found = {}
-    with qinling_server.all_in_one({"api": {"processes": processes}}) as server:
+    overrides = None if processes is None else {"api": {"processes": processes}}
+    with qinling_server.all_in_one(overrides) as server:
         function_id = server.function(concurrency=max(LEVELS))
 
         def make_call():
@@ -66,9 +69,11 @@ def run(scale: float) -> list[Figure]:
     note = (
         f"closed loop, {seconds:g} s per level, client threads in the bench process "
         f"(celery: client processes); awslambdaric with min(concurrency, "
-        f"{LAMBDA_ENVIRONMENTS}) runtime processes; the client shares the 2 cores"
+        f"{LAMBDA_ENVIRONMENTS}) runtime processes; the client shares the 2 cores; "
+        f"qinling-server as configured by default: [api] processes = 0, sized to the host "
+        f"({process_count(AUTO_PROCESSES)} processes here)"
     )
-    several = {count: _qinling(seconds, processes=count, levels=(8, 32)) for count in (2, 3)}
+    others = {count: _qinling(seconds, processes=count, levels=(8, 32)) for count in (1, 2)}
     figures = [
         Figure(
             NAME,
@@ -87,9 +92,17 @@ def run(scale: float) -> list[Figure]:
             "req/s",
             False,
             {"qinling": found[level]},
-            f"qinling-server with {count - 1} more API processes, which borrow warm workers "
-            "from the engine (worker leases) or reach it over its data socket",
+            _processes_note(count),
         )
-        for count, found in several.items()
+        for count, found in others.items()
         for level in (8, 32)
     ]
+
+
+def _processes_note(count: int) -> str:
+    if count == 1:
+        return "qinling-server with the API in the engine's process only"
+    return (
+        f"qinling-server with {count - 1} more API processes, which borrow warm workers "
+        "from the engine (worker leases) or reach it over its data socket"
+    )

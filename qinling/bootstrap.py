@@ -14,6 +14,7 @@ from qinling import conf as qconf
 from qinling import exceptions, logs, storage
 from qinling.api.app import create_app
 from qinling.api.invoker import EngineInvoker
+from qinling.conf import api as api_options
 from qinling.db.session import Database
 from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import ClaimingInvoker, RemoteRunInvoker
@@ -28,8 +29,18 @@ LOG = logging.getLogger(__name__)
 
 
 def config(argv: list[str]) -> object:
-    conf = qconf.new_config(argv)
+    """A service's configuration from its command line, logging set up."""
+    conf = read_config(argv)
     logs.setup(conf)
+    return conf
+
+
+def read_config(argv: list[str]) -> object:
+    """The configuration ``argv`` names, as the service runs it."""
+    conf = qconf.new_config(argv)
+    # Sized to this host once, so that every part (and every API process,
+    # which parses the same files) reads the same count.
+    conf.set_override("processes", api_options.process_count(conf.api.processes), group="api")
     return conf
 
 
