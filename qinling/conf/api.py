@@ -34,7 +34,7 @@ OPTS = [
         "threads and costs about 80 MiB. 0 (the default): one more than the "
         "cores this process may run on, at most "
         f"{MAX_AUTO_PROCESSES}, and 1 on a single core (measured on 2 cores: 3 "
-        "processes serve about 1.7 times the executions per second of 1). Set "
+        "processes serve 1.7-2 times the executions per second of 1). Set "
         "1 where memory counts more than throughput, or where a database's "
         "connections are few: each process has its own pool.",
     ),
