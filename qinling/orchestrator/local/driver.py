@@ -57,7 +57,7 @@ class LocalOrchestrator(base.Orchestrator):
         self._lock = self._table.lock
         self._pools = Pools(self._lock, self.settings)
         # Workers lent to API processes (``leases``), given back through here.
-        self.lending = Lending(release=lambda worker, broken: self._release(worker, broken, ""))
+        self.lending = Lending(release=lambda worker, broken: self._release(worker, broken, None))
         self._definitions: dict[str, runtimes.RuntimeDefinition] = {}
         self._warnings: tuple[str, ...] = ()
         self._launcher: Launcher | None = None
@@ -318,9 +318,12 @@ class LocalOrchestrator(base.Orchestrator):
         LOG.debug("Worker %s started in %.1f ms", worker.name, (worker.init_duration or 0) * 1000)
         return worker
 
-    def _release(self, worker: Worker, broken: bool, execution_id: str) -> None:
+    def _release(self, worker: Worker, broken: bool, execution_id: str | None) -> None:
+        """``execution_id``: the run it ends here; None for a worker given
+        back by an API process, whose runs were never in hand here."""
         with self._lock:
-            self._forget_locked(execution_id)
+            if execution_id is not None:
+                self._forget_locked(execution_id)
             slots = self._table.get(worker.key)
             keep = not (broken or worker.retiring or self._stopped) and slots is not None
             if keep and slots is not None:
