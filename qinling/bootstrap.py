@@ -27,6 +27,9 @@ from qinling.orchestrator.local.borrowed import BorrowedWorkers
 
 LOG = logging.getLogger(__name__)
 
+# sockaddr_un's sun_path holds 108 bytes with the terminating NUL.
+MAX_SOCKET_PATH = 107
+
 
 def config(argv: list[str]) -> object:
     """A service's configuration from its command line, logging set up."""
@@ -40,8 +43,25 @@ def read_config(argv: list[str]) -> object:
     conf = qconf.new_config(argv)
     # Sized to this host once, so that every part (and every API process,
     # which parses the same files) reads the same count.
-    conf.set_override("processes", api_options.process_count(conf.api.processes), group="api")
+    conf.set_override("processes", _api_processes(conf), group="api")
     return conf
+
+
+def _api_processes(conf) -> int:
+    count = api_options.process_count(conf.api.processes)
+    if conf.api.processes != api_options.AUTO_PROCESSES or count == 1:
+        return count
+    path = conf.engine.data_socket or _default_data_socket(conf)
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        LOG.warning(
+            "qinling-server serves the API in one process: the data socket its other API "
+            "processes would use, %s, is too long for a Unix socket. Set [engine] "
+            "data_socket to a shorter path to use %d processes.",
+            path,
+            count,
+        )
+        return 1
+    return count
 
 
 def migrate(db: Database) -> None:
@@ -75,21 +95,30 @@ class AllInOne:
 
 def data_socket_path(conf) -> str | None:
     """Where the engine serves API processes of its host, if anywhere."""
-    if conf.engine.data_socket:
-        return conf.engine.data_socket
-    if conf.api.processes > 1:
-        return os.path.join(conf.state_dir, "engine.sock")
-    return None
+    path = conf.engine.data_socket
+    if not path and conf.api.processes > 1:
+        path = _default_data_socket(conf)
+    if path and len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise exceptions.ConfigurationError(
+            f"The engine's data socket {path} is longer than a Unix socket's path may be "
+            f"({MAX_SOCKET_PATH} bytes): set [engine] data_socket to a shorter path"
+            + ("." if conf.engine.data_socket else ", or [api] processes = 1.")
+        )
+    return path or None
+
+
+def _default_data_socket(conf) -> str:
+    return os.path.join(conf.state_dir, "engine.sock")
 
 
 def all_in_one(conf, *, orchestrator=None) -> AllInOne:
     """API and engine in one process; the schema is brought up to date."""
+    socket_path = data_socket_path(conf)  # refused before anything starts
     db = Database.from_conf(conf, serving=True)
     migrate(db)
     store = storage.load(conf)
     engine = EngineService(conf, db, store, orchestrator)
     engine.start()
-    socket_path = data_socket_path(conf)
     if socket_path:
         engine.serve_data_socket(socket_path)
     client = InProcessEngineClient(engine.gate, submit=engine.submit)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import sys
 
-from qinling import api_processes, bootstrap, http_server
+from qinling import api_processes, bootstrap, exceptions, http_server
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     conf = bootstrap.config(argv)
-    parts = bootstrap.all_in_one(conf)
+    try:
+        parts = bootstrap.all_in_one(conf)
+    except exceptions.ConfigurationError as err:
+        sys.exit(f"qinling-server: {err.message}")
     on_stop = (parts.close,)
     on_listening = None
     several = conf.api.processes > 1
