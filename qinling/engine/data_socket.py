@@ -28,7 +28,6 @@ worker lent (``"lease"``) and its descriptors, when the driver lends it.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import os
@@ -177,7 +176,7 @@ class DataSocketServer:
                     result = self._gate.run_only(ctx, spec, execution)
                 else:
                     result = self._gate.run_only(ctx, spec, execution, loan=loan)
-                reply = {"result": dataclasses.asdict(result)}
+                reply = {"result": specs.result_to_wire(result)}
                 return reply, (execution.execution_id, result, loan.lease if loan else None)
             if request.get("cast"):
                 self._submit(getattr(self._gate, method), ctx, **args)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -118,7 +117,7 @@ class RemoteRunInvoker:
                     ctx,
                     records.row_to_wire(accepted.row),
                     specs.spec_to_wire(claimed.spec),
-                    dataclasses.asdict(claimed.request),
+                    specs.request_to_wire(claimed.request),
                     timeout=accepted.timeout,
                 )
         except exceptions.ServiceUnavailable as err:

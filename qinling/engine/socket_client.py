@@ -194,11 +194,7 @@ class SocketEngineClient:
         the result, and the lease with its descriptors when the engine lent it."""
         args: dict[str, Any] = {
             "spec": specs.spec_to_wire(spec),
-            "request": {
-                "execution_id": request.execution_id,
-                "input": request.input,
-                "context": request.context,
-            },
+            "request": specs.request_to_wire(request),
         }
         if holder is not None:
             args["lend_to"] = holder
