@@ -20,12 +20,14 @@ without an execution context; ``echo`` logging is done here.
 from __future__ import annotations
 
 import collections
+import datetime
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
 SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
@@ -42,7 +44,7 @@ class _Prepared:
         self.positional = compiled.positional
         self.binders: dict[str, Callable[[Any], Any]] = {}
         for name in self.names:
-            process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            process = _binder(binds[name].type, dialect)
             if process is not None:
                 self.binders[name] = process
         self._dialect = dialect
@@ -71,6 +73,30 @@ class _Prepared:
                 for read, value in zip(readers, raw, strict=True)
             ]
         )
+
+
+# SQLite's DATETIME text unless a column asks for another format.
+_SQLITE_DATETIME = sqlite.DATETIME._storage_format
+
+
+def _binder(type_: sa.types.TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
+    impl = type_.dialect_impl(dialect)
+    process = impl.bind_processor(dialect)
+    if isinstance(impl, sqlite.DATETIME) and impl._storage_format == _SQLITE_DATETIME:
+        return _sqlite_datetime(process)
+    return process
+
+
+def _sqlite_datetime(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """SQLite's DATETIME binder, the same text for a naive datetime in a third
+    of the time (0.65 us, not 2.4: SQLAlchemy formats a dict of its fields)."""
+
+    def process(value: Any) -> Any:
+        if type(value) is datetime.datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return fallback(value)
+
+    return process
 
 
 class DirectStatement:

@@ -124,3 +124,28 @@ def test_cursor_event_listeners_see_the_statement(database: Database) -> None:
     finally:
         sa.event.remove(database.engine, "before_cursor_execute", listen)
     assert seen == ["SELECT"]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        WHEN,
+        WHEN.replace(microsecond=0),
+        datetime.datetime(999, 1, 2, 3, 4, 5, 6),
+        WHEN.replace(tzinfo=datetime.UTC),  # SQLAlchemy's own binder then
+    ],
+)
+def test_sqlite_stores_the_very_text_core_stores(database: Database, when) -> None:
+    """Text, not parsed back: SQL compares and orders SQLite's times as text."""
+    function_id = _function(database)
+    insert = DirectStatement(sa.insert(EXECUTIONS), inserts=True)
+    ours = _execution(function_id, started_at=when, created_at=when)
+    core = _execution(function_id, started_at=when, created_at=when)
+    database.write(lambda conn: insert.execute(conn, ours))
+    with database.connection() as conn:
+        conn.execute(sa.insert(EXECUTIONS), core)
+        raw = "SELECT started_at, created_at FROM executions WHERE id = ?"
+        written = conn.exec_driver_sql(raw, (ours["id"],)).one()
+        expected = conn.exec_driver_sql(raw, (core["id"],)).one()
+    assert tuple(written) == tuple(expected)
+    assert isinstance(written[0], str)
