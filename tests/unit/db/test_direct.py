@@ -126,6 +126,7 @@ def test_cursor_event_listeners_see_the_statement(database: Database) -> None:
     assert seen == ["SELECT"]
 
 
+@pytest.mark.db_backends("sqlite")  # the binder it checks is SQLite's
 @pytest.mark.parametrize(
     "when",
     [
