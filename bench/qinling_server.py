@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from bench import processes
 from bench.http_client import JsonClient
+from qinling import host_cpus
 from qinling.conf.api import AUTO_PROCESSES, process_count
 
 BIN = os.path.dirname(sys.executable)
@@ -125,7 +126,7 @@ def all_in_one(overrides: dict | None = None) -> Iterator[Qinling]:
         try:
             server.wait_http(f"http://127.0.0.1:{port}/")
             configured = int((overrides or {}).get("api", {}).get("processes", AUTO_PROCESSES))
-            _wait_listening(server, process_count(configured))
+            _wait_listening(server, process_count(configured, host_cpus.usable()))
             yield Qinling(port, [server], "all-in-one")
         except Exception:
             _show_logs([server])

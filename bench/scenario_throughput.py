@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench import peer_celery, peer_gcf, peer_lambda, qinling_server
 from bench.http_client import run_load
 from bench.stats import Figure, rate
+from qinling import host_cpus
 from qinling.conf.api import AUTO_PROCESSES, process_count
 
 NAME = "throughput"
@@ -71,7 +72,7 @@ def run(scale: float) -> list[Figure]:
         f"(celery: client processes); awslambdaric with min(concurrency, "
         f"{LAMBDA_ENVIRONMENTS}) runtime processes; the client shares the 2 cores; "
         f"qinling-server as configured by default: [api] processes = 0, sized to the host "
-        f"({process_count(AUTO_PROCESSES)} processes here)"
+        f"({process_count(AUTO_PROCESSES, host_cpus.usable())} processes here)"
     )
     others = {count: _qinling(seconds, processes=count, levels=(8, 32)) for count in (1, 2)}
     figures = [

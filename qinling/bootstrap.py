@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 
 from qinling import conf as qconf
-from qinling import exceptions, logs, storage
+from qinling import exceptions, host_cpus, logs, storage
 from qinling.api.app import create_app
 from qinling.api.invoker import EngineInvoker
 from qinling.conf import api as api_options
@@ -48,7 +48,7 @@ def read_config(argv: list[str]) -> object:
 
 
 def _api_processes(conf) -> int:
-    count = api_options.process_count(conf.api.processes)
+    count = api_options.process_count(conf.api.processes, host_cpus.usable())
     if conf.api.processes != api_options.AUTO_PROCESSES or count == 1:
         return count
     path = conf.engine.data_socket or _default_data_socket(conf)

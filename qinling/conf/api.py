@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-
 from oslo_config import cfg
 
 GROUP = "api"
@@ -32,7 +30,7 @@ OPTS = [
         "data_socket): Python runs one thread at a time per process, so this is "
         "how qinling-server uses more than one core. Each has [api] api_workers "
         "threads and costs about 80 MiB. 0 (the default): one more than the "
-        "cores this process may run on, at most "
+        "CPUs this process may use (its affinity, and its cgroup's CPU quota), at most "
         f"{MAX_AUTO_PROCESSES}, and 1 on a single core (measured on 2 cores: 3 "
         "processes serve 1.7-2 times the executions per second of 1). Set "
         "1 where memory counts more than throughput, or where a database's "
@@ -90,10 +88,10 @@ OPTS = [
 ]
 
 
-def process_count(configured: int) -> int:
-    """``[api] processes`` as qinling-server runs it: ``AUTO_PROCESSES``
-    resolved to one process per core plus the engine's own."""
+def process_count(configured: int, cpus: int) -> int:
+    """``[api] processes`` as qinling-server runs it on ``cpus`` CPUs
+    (``qinling.host_cpus.usable``): ``AUTO_PROCESSES`` resolved to one
+    process per CPU plus the engine's own."""
     if configured != AUTO_PROCESSES:
         return configured
-    cores = len(os.sched_getaffinity(0))
-    return 1 if cores < 2 else min(cores + 1, MAX_AUTO_PROCESSES)
+    return 1 if cpus < 2 else min(cpus + 1, MAX_AUTO_PROCESSES)
