@@ -52,7 +52,7 @@ def _api_processes(conf) -> int:
     if conf.api.processes != api_options.AUTO_PROCESSES or count == 1:
         return count
     path = conf.engine.data_socket or _default_data_socket(conf)
-    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+    if _too_long_for_a_socket(path):
         LOG.warning(
             "qinling-server serves the API in one process: the data socket its other API "
             "processes would use, %s, is too long for a Unix socket. Set [engine] "
@@ -98,7 +98,7 @@ def data_socket_path(conf) -> str | None:
     path = conf.engine.data_socket
     if not path and conf.api.processes > 1:
         path = _default_data_socket(conf)
-    if path and len(os.fsencode(path)) > MAX_SOCKET_PATH:
+    if path and _too_long_for_a_socket(path):
         raise exceptions.ConfigurationError(
             f"The engine's data socket {path} is longer than a Unix socket's path may be "
             f"({MAX_SOCKET_PATH} bytes): set [engine] data_socket to a shorter path"
@@ -109,6 +109,10 @@ def data_socket_path(conf) -> str | None:
 
 def _default_data_socket(conf) -> str:
     return os.path.join(conf.state_dir, "engine.sock")
+
+
+def _too_long_for_a_socket(path: str) -> bool:
+    return len(os.fsencode(path)) > MAX_SOCKET_PATH
 
 
 def all_in_one(conf, *, orchestrator=None) -> AllInOne:

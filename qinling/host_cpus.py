@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 
-PROC_CGROUP = "/proc/self/cgroup"
-PROC_MOUNTINFO = "/proc/self/mountinfo"
+from qinling import cgroup_mounts
+
+PROC_CGROUP = cgroup_mounts.PROC_CGROUP
+PROC_MOUNTINFO = cgroup_mounts.PROC_MOUNTINFO
 
 
 def usable(*, proc_cgroup: str = PROC_CGROUP, proc_mountinfo: str = PROC_MOUNTINFO) -> int:
@@ -28,56 +31,35 @@ def cpu_quota(
 ) -> float | None:
     """CPUs' worth of time the process's cgroups allow; None: no limit found."""
     try:
-        with open(proc_cgroup) as f:
-            memberships = [line.rstrip("\n").split(":", 2) for line in f if line.count(":") >= 2]
-        with open(proc_mountinfo) as f:
-            mounts = [mount for mount in map(_mount, f) if mount is not None]
-    except OSError:
+        found = cgroup_mounts.read(proc_mountinfo, proc_cgroup)
+    except ValueError:  # a line of /proc/self/cgroup it cannot read
         return None
-    limits = []
-    for _, controllers, path in memberships:
-        for mount_root, mount_point, version in mounts:
-            if version == _version_for(controllers):
-                limits += _limits_on_path(mount_point, mount_root, path, version)
+    if found is None:
+        return None
+    mounts, paths = found
+    limits: list[float] = []
+    for mount in mounts:
+        if mount.fstype == "cgroup2" and "" in paths:
+            limits += _limits_up(mount, paths[""], _v2_quota)
+        elif mount.fstype == "cgroup" and "cpu" in mount.options and "cpu" in paths:
+            limits += _limits_up(mount, paths["cpu"], _v1_quota)
     return min(limits, default=None)
 
 
-def _version_for(controllers: str) -> str | None:
-    if controllers == "":
-        return "v2"
-    return "v1" if "cpu" in controllers.split(",") else None
-
-
-def _mount(line: str) -> tuple[str, str, str] | None:
-    """A cgroup mount that may hold CPU limits: (its root within the
-    hierarchy, its mount point, 'v1' | 'v2'); None for any other line."""
-    fields = line.split()
-    try:
-        separator = fields.index("-")
-        fstype, options = fields[separator + 1], fields[separator + 3].split(",")
-    except (ValueError, IndexError):
-        return None
-    if fstype == "cgroup2":
-        return fields[3], fields[4], "v2"
-    if fstype == "cgroup" and "cpu" in options:
-        return fields[3], fields[4], "v1"
-    return None
-
-
-def _limits_on_path(mount_point: str, mount_root: str, path: str, version: str) -> list[float]:
+def _limits_up(
+    mount: cgroup_mounts.Mount, path: str, quota_in: Callable[[str], float | None]
+) -> list[float]:
     """The quota of each cgroup from ``path`` up to the mount's top."""
-    relative = os.path.relpath(path, mount_root) if path.startswith(mount_root) else None
-    if relative is None or relative.startswith(".."):
-        return []
-    directory = os.path.normpath(os.path.join(mount_point, relative))
+    directory = cgroup_mounts.join(mount, path)
     found = []
-    while True:
-        quota = _v2_quota(directory) if version == "v2" else _v1_quota(directory)
+    while directory.startswith(mount.mountpoint):
+        quota = quota_in(directory)
         if quota is not None:
             found.append(quota)
-        if directory == mount_point or not directory.startswith(mount_point):
-            return found
+        if directory == mount.mountpoint:
+            break
         directory = os.path.dirname(directory)
+    return found
 
 
 def _v2_quota(directory: str) -> float | None:

@@ -108,3 +108,13 @@ def wait_for(predicate, *, deadline: float = 30, what: str = "condition", detail
         time.sleep(0.05)
     extra = f"\n{details()}" if details else ""
     raise AssertionError(f"Timed out after {deadline}s waiting for {what}{extra}")
+
+
+def checked(response: requests.Response, status: int, details: str = "") -> dict:
+    """``response``'s JSON body (``{}`` for none) once its status is ``status``;
+    else a failure naming the request, what came back, and ``details`` (logs)."""
+    assert response.status_code == status, (
+        f"{response.request.method} {response.url}: {response.status_code} {response.text}{details}"
+    )
+    json_body = response.content and "json" in response.headers.get("content-type", "")
+    return response.json() if json_body else {}

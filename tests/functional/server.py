@@ -35,15 +35,7 @@ class Server:
         return "\nServer log (tail):\n" + "\n".join(self.service.log().splitlines()[-80:])
 
     def check(self, response: requests.Response, status: int) -> dict:
-        assert response.status_code == status, (
-            f"{response.request.method} {response.url}: {response.status_code} "
-            f"{response.text}{self.details()}"
-        )
-        return (
-            response.json()
-            if response.content and "json" in response.headers.get("content-type", "")
-            else {}
-        )
+        return processes.checked(response, status, self.details())
 
     def runtime(self, image: str = "python3") -> str:
         created = self.check(requests.post(self.url("/v1/runtimes"), json={"image": image}), 201)

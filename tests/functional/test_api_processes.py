@@ -123,12 +123,7 @@ class Host:
         return f"{self.server.details()}\nIts processes:\n{procs}"
 
     def check(self, response: requests.Response, status: int) -> dict:
-        assert response.status_code == status, (
-            f"{response.request.method} {response.url}: {response.status_code} "
-            f"{response.text}{self.details()}"
-        )
-        json_body = response.content and "json" in response.headers.get("content-type", "")
-        return response.json() if json_body else {}
+        return processes.checked(response, status, self.details())
 
     # What ps shows --------------------------------------------------------
 

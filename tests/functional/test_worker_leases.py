@@ -88,11 +88,7 @@ class Deployment:
         return f"\nAPI log:\n{self.api.log()[-6000:]}\nEngine log:\n{self.engine.log()[-6000:]}"
 
     def check(self, response: requests.Response, status: int) -> dict:
-        assert response.status_code == status, (
-            f"{response.request.method} {response.url}: {response.status_code} "
-            f"{response.text}{self.details()}"
-        )
-        return response.json() if response.content else {}
+        return processes.checked(response, status, self.details())
 
     def runtime(self) -> str:
         created = self.check(

@@ -17,16 +17,11 @@ import os
 import signal
 import time
 
+from qinling import cgroup_mounts
+from qinling.cgroup_mounts import Mount
+
 REQUIRED = ("memory", "cpu", "pids")
 CPU_PERIOD_US = 100_000
-
-
-@dataclasses.dataclass(frozen=True)
-class Mount:
-    root: str
-    mountpoint: str
-    fstype: str
-    options: frozenset[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,45 +36,15 @@ class Layout:
         return f"cgroup v{self.version} ({', '.join(sorted(set(self.dirs.values())))})"
 
 
-def parse_mountinfo(text: str) -> list[Mount]:
-    mounts = []
-    for line in text.splitlines():
-        left, _, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
-        if len(fields) < 5 or len(tail) < 3 or tail[0] not in ("cgroup", "cgroup2"):
-            continue
-        mounts.append(
-            Mount(
-                root=_unescape(fields[3]),
-                mountpoint=_unescape(fields[4]),
-                fstype=tail[0],
-                options=frozenset(tail[2].split(",")),
-            )
-        )
-    return mounts
-
-
-def parse_proc_cgroup(text: str) -> dict[str, str]:
-    """Map each v1 controller, and ``""`` for v2, to this process's cgroup path."""
-    paths = {}
-    for line in text.splitlines():
-        _, controllers, path = line.split(":", 2)
-        for name in controllers.split(",") if controllers else [""]:
-            paths[name] = path
-    return paths
-
-
 def detect(
-    mountinfo_path: str = "/proc/self/mountinfo", cgroup_path: str = "/proc/self/cgroup"
+    mountinfo_path: str = cgroup_mounts.PROC_MOUNTINFO,
+    cgroup_path: str = cgroup_mounts.PROC_CGROUP,
 ) -> Layout | None:
     """The usable layout, or None when the host has no usable cgroups."""
-    try:
-        with open(mountinfo_path) as f:
-            mounts = parse_mountinfo(f.read())
-        with open(cgroup_path) as f:
-            paths = parse_proc_cgroup(f.read())
-    except OSError:
+    found = cgroup_mounts.read(mountinfo_path, cgroup_path)
+    if found is None:
         return None
+    mounts, paths = found
     return _v1_layout(mounts, paths) or _v2_layout(mounts, paths)
 
 
@@ -88,7 +53,7 @@ def _v1_layout(mounts: list[Mount], paths: dict[str, str]) -> Layout | None:
     for controller in REQUIRED:
         for mount in mounts:
             if mount.fstype == "cgroup" and controller in mount.options and controller in paths:
-                dirs[controller] = _join(mount, paths[controller])
+                dirs[controller] = cgroup_mounts.join(mount, paths[controller])
                 break
         else:
             return None
@@ -99,7 +64,7 @@ def _v2_layout(mounts: list[Mount], paths: dict[str, str]) -> Layout | None:
     for mount in mounts:
         if mount.fstype != "cgroup2" or "" not in paths:
             continue
-        directory = _join(mount, paths[""])
+        directory = cgroup_mounts.join(mount, paths[""])
         try:
             with open(os.path.join(directory, "cgroup.controllers")) as f:
                 available = set(f.read().split())
@@ -108,16 +73,6 @@ def _v2_layout(mounts: list[Mount], paths: dict[str, str]) -> Layout | None:
         if set(REQUIRED) <= available:
             return Layout(version=2, dirs={"unified": directory})
     return None
-
-
-def _join(mount: Mount, path: str) -> str:
-    relative = os.path.relpath(path, mount.root) if path.startswith(mount.root) else path
-    relative = "" if relative == "." else relative.lstrip("/")
-    return os.path.join(mount.mountpoint, relative).rstrip("/")
-
-
-def _unescape(field: str) -> str:
-    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
 
 
 def _write(path: str, value: str | int) -> None:

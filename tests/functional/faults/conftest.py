@@ -148,11 +148,7 @@ class Deployment:
         return self.base + path
 
     def check(self, response: requests.Response, status: int) -> dict:
-        assert response.status_code == status, (
-            f"{response.request.method} {response.url}: {response.status_code} "
-            f"{response.text}{self.details()}"
-        )
-        return response.json() if response.content else {}
+        return processes.checked(response, status, self.details())
 
     def runtime(self) -> str:
         response = requests.post(self.url("/v1/runtimes"), json={"image": "python3"})

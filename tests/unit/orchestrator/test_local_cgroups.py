@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qinling import cgroup_mounts
 from qinling.orchestrator.local import cgroups
 
 HYBRID_MOUNTINFO = """\
@@ -60,6 +61,6 @@ def test_no_layout_without_the_controllers(tmp_path):
 
 def test_paths_inside_a_mount_root_are_made_relative(tmp_path):
     mountinfo = "35 31 0:32 /docker/x /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
-    [mount] = cgroups.parse_mountinfo(mountinfo)
-    assert cgroups._join(mount, "/docker/x/inner") == "/sys/fs/cgroup/memory/inner"
-    assert cgroups._join(mount, "/docker/x") == "/sys/fs/cgroup/memory"
+    [mount] = cgroup_mounts.parse_mountinfo(mountinfo)
+    assert cgroup_mounts.join(mount, "/docker/x/inner") == "/sys/fs/cgroup/memory/inner"
+    assert cgroup_mounts.join(mount, "/docker/x") == "/sys/fs/cgroup/memory"
