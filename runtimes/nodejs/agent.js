@@ -2,11 +2,12 @@
 //
 // Started by the sandbox (qinling/orchestrator/local/_sandbox/jail.py) as
 // `node /opt/qinling/runtime/agent.js` after the worker was isolated: fd 3 is
-// a listening Unix socket, fd 4 the read end of the zygote's lifeline pipe.
+// its end of a Unix socket pair with the driver (its channel), fd 4 the read
+// end of the zygote's lifeline pipe. The worker ends when either closes.
 // Settings arrive in QINLING_AGENT (JSON) and are removed from the
 // environment before the function is loaded.
 //
-// Protocol (the same as the Python agent): each accepted connection first
+// Protocol (the same as the Python agent): the channel first
 // gets a hello {ready, init_duration[, load_error, logs]}, then every
 // request {input, context} gets {success, output, duration, logs}. Frames are
 // a 4-byte big-endian length followed by UTF-8 JSON.
@@ -145,12 +146,9 @@ function main() {
     hello.load_error = loaded.error;
     hello.logs = takeLogs();
   }
-  const server = net.createServer({ pauseOnConnect: false }, (conn) => {
-    conn.setNoDelay(true);
-    serveConnection(conn, loaded, hello);
-  });
-  server.maxConnections = 1;
-  server.listen({ fd: 3 });
+  const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+  channel.on('close', () => process.exit(0));
+  serveConnection(channel, loaded, hello);
   const lifeline = new net.Socket({ fd: 4, readable: true, writable: false });
   lifeline.on('end', () => process.exit(0));
   lifeline.on('close', () => process.exit(0));

@@ -2,10 +2,11 @@
 
 The zygote imports this module once; every worker forked from it calls
 ``serve``. The worker has already been sandboxed (see
-qinling/orchestrator/local/_sandbox/jail.py): fd 3 is a listening Unix
-socket, fd 4 the read end of the zygote's lifeline pipe.
+qinling/orchestrator/local/_sandbox/jail.py): fd 3 is its end of a Unix
+socket pair with the driver, its channel. The worker ends when the channel
+closes.
 
-Protocol, on each accepted connection: the agent first sends a hello
+Protocol, on the channel: the agent first sends a hello
 ``{"ready": true, "init_duration": s[, "load_error": msg, "logs": text]}``,
 then answers each request ``{"input": ..., "context": {...}}`` with
 ``{"success", "output", "duration", "logs", "stdio_intact"}``. Frames are a 4-byte
@@ -27,7 +28,6 @@ import importlib
 import inspect
 import json
 import os
-import select
 import signal
 import socket
 import struct
@@ -83,7 +83,7 @@ class _Logs:
         return True
 
 
-def serve(listen_fd: int, lifeline_fd: int, config: dict[str, Any]) -> None:
+def serve(channel_fd: int, config: dict[str, Any]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     if config.get("python"):
         sys.executable = config["python"]
@@ -95,15 +95,9 @@ def serve(listen_fd: int, lifeline_fd: int, config: dict[str, Any]) -> None:
     if load_error:
         hello["load_error"] = load_error
         hello["logs"] = logs.take()
-    listener = socket.socket(fileno=listen_fd)
-    while True:
-        readable, _, _ = select.select([listener, lifeline_fd], [], [])
-        if lifeline_fd in readable:
-            return
-        conn, _ = listener.accept()
-        with conn:
-            _send(conn, hello)
-            _serve_connection(conn, function, load_error, config, logs)
+    with socket.socket(fileno=channel_fd) as channel:
+        _send(channel, hello)
+        _serve_connection(channel, function, load_error, config, logs)
 
 
 def _serve_connection(

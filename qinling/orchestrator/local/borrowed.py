@@ -110,7 +110,6 @@ def _worker_of(info: dict[str, Any], fds: list[int]) -> Worker:
         digest=str(info.get("digest") or ""),
         memory_size=int(info["memory_size"]),
         uid=0,
-        address="",
         cgroup=cgroup if info.get("oom_file") else None,  # type: ignore[arg-type]
         pid=int(info["pid"]),
         pidfd=fds[1],

@@ -64,7 +64,6 @@ class LocalOrchestrator(base.Orchestrator):
         self._spares: spares.SpareKeeper | None = None
         self._cgroups: cgroups.DriverCgroups | None = None
         self._instance_dir: str | None = None
-        self._sockets_dir: str | None = None
         self._stopped = False
         # Executions in run_execution -> the worker running them (None: waiting).
         self._running: dict[str, Worker | None] = {}
@@ -79,7 +78,7 @@ class LocalOrchestrator(base.Orchestrator):
             layout, unsafe_allowed=self.settings.unsafe_development_mode
         )
         self._definitions = runtimes.load_definitions(self.settings.runtimes_dir)
-        self._instance_dir, self._sockets_dir = host.instance_dirs(self.settings.work_dir)
+        self._instance_dir = host.instance_dir(self.settings.work_dir)
         if isolate and layout is not None:
             for path in cgroups.sweep_abandoned(layout):
                 LOG.info("Removed the cgroup of a driver that is gone: %s", path)
@@ -93,11 +92,9 @@ class LocalOrchestrator(base.Orchestrator):
                 raise exceptions.OrchestratorError(
                     f"Cannot create the driver's cgroups in {layout.describe()}: {exc}"
                 ) from exc
-        assert self._instance_dir is not None and self._sockets_dir is not None
         self._launcher = Launcher(
             self.settings,
             instance_dir=self._instance_dir,
-            sockets_dir=self._sockets_dir,
             driver_cgroups=self._cgroups,
             isolate=isolate,
         )
@@ -123,10 +120,9 @@ class LocalOrchestrator(base.Orchestrator):
         if self._cgroups is not None:
             self._cgroups.remove()
             self._cgroups = None
-        for directory in (self._sockets_dir, self._instance_dir):
-            if directory:
-                shutil.rmtree(directory, ignore_errors=True)
-        self._sockets_dir = self._instance_dir = None
+        if self._instance_dir:
+            shutil.rmtree(self._instance_dir, ignore_errors=True)
+        self._instance_dir = None
 
     # -- pools ------------------------------------------------------------
 

@@ -48,20 +48,14 @@ def _isolation_problems(layout: cgroups.Layout | None) -> list[str]:
     return problems
 
 
-def instance_dirs(work_dir: str) -> tuple[str, str]:
-    """A new driver instance's own directory and its sockets' directory.
+def instance_dir(work_dir: str) -> str:
+    """A new driver instance's own directory.
 
     What drivers killed with SIGKILL left in ``work_dir`` is removed first.
     """
     os.makedirs(work_dir, mode=0o700, exist_ok=True)
     _sweep_abandoned_instances(work_dir)
-    instance_dir = tempfile.mkdtemp(prefix=f"instance-{os.getpid()}-", dir=work_dir)
-    sockets = os.path.join(instance_dir, "s")
-    if len(sockets) > 80:  # sun_path holds 108 bytes
-        short_base = "/run" if os.access("/run", os.W_OK) else tempfile.gettempdir()
-        sockets = tempfile.mkdtemp(prefix="qinling-", dir=short_base)
-    os.makedirs(sockets, mode=0o700, exist_ok=True)
-    return instance_dir, sockets
+    return tempfile.mkdtemp(prefix=f"instance-{os.getpid()}-", dir=work_dir)
 
 
 def _sweep_abandoned_instances(work_dir: str) -> None:

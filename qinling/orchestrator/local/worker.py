@@ -1,4 +1,5 @@
-"""A worker as the driver sees it: a sandboxed process behind a Unix socket.
+"""A worker as the driver sees it: a sandboxed process at the other end of
+a Unix socket pair (``conn``, the driver's end).
 
 A worker is spawned before it is given a function (it may wait as a spare):
 until then ``attach`` is the driver's end of the socket on which the function
@@ -33,7 +34,6 @@ class Worker:
     digest: str
     memory_size: int
     uid: int
-    address: str
     cgroup: cgroups.WorkerCgroup | None
     pid: int = 0
     pidfd: int = -1
@@ -56,7 +56,6 @@ class Worker:
             function_id=self.key[0],
             version=self.key[1],
             state=self.state,
-            address=self.address,
         )
 
     def alive(self) -> bool:

@@ -77,8 +77,9 @@ class Zygote:
         self._process, self._control = process, ours
         LOG.info("Zygote of runtime %s started, pid %d", self.definition.name, process.pid)
 
-    def spawn(self, plan: dict[str, Any], listen_fd: int, attach_fd: int) -> tuple[int, int]:
-        """Fork a worker; returns its pid and a pidfd. Raises OrchestratorError."""
+    def spawn(self, plan: dict[str, Any], channel_fd: int, attach_fd: int) -> tuple[int, int]:
+        """Fork a worker, given its ends of the channel and attach socket
+        pairs; returns its pid and a pidfd. Raises OrchestratorError."""
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 if self._process is not None:
@@ -87,7 +88,7 @@ class Zygote:
                 self._start_locked()
             assert self._control is not None
             try:
-                wire.send(self._control, {"op": "spawn", "plan": plan}, [listen_fd, attach_fd])
+                wire.send(self._control, {"op": "spawn", "plan": plan}, [channel_fd, attach_fd])
                 reply, fds = wire.recv_with_fds(self._control, max_fds=1)
             except (OSError, ValueError) as exc:
                 self._close_locked()

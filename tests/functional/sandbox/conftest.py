@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import select
+import socket
 import textwrap
 import time
 import zipfile
@@ -129,6 +131,16 @@ def execute(
 ) -> base.ExecutionResult:
     request = base.ExecutionRequest(execution_id="execution-1", input=input, context=context)
     return driver.run_execution(spec, request)
+
+
+def only_worker_exits_with_its_channel(driver: LocalOrchestrator) -> bool:
+    """Close the driver's end of its one worker's channel (as when the
+    engine dies): whether the worker exits within 10 s."""
+    [worker] = driver._table.workers()
+    assert worker.conn is not None
+    worker.conn.shutdown(socket.SHUT_WR)
+    readable, _, _ = select.select([worker.pidfd], [], [], 10.0)
+    return bool(readable)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -6,7 +6,12 @@ import shutil
 
 import pytest
 
-from tests.functional.sandbox.conftest import NODEJS, execute, requires_isolation
+from tests.functional.sandbox.conftest import (
+    NODEJS,
+    execute,
+    only_worker_exits_with_its_channel,
+    requires_isolation,
+)
 
 pytestmark = [requires_isolation, pytest.mark.usefixtures("node_installed")]
 
@@ -109,3 +114,8 @@ def test_too_little_memory_for_node_is_refused_clearly(driver, node_function):
     result = execute(driver, spec)
     assert not result.success
     assert "needs at least 64 MiB" in result.output
+
+
+def test_a_worker_ends_with_its_channel(driver, node_function):
+    assert execute(driver, node_function("exports.main = () => 1;\n")).output == 1
+    assert only_worker_exits_with_its_channel(driver)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import stat
 
 import pytest
 
 from qinling import exceptions
 from qinling.orchestrator import base
 from qinling.orchestrator.local import LocalOrchestrator
-from tests.functional.sandbox.conftest import PYTHON, execute, requires_isolation, wait_until
+from tests.functional.sandbox.conftest import (
+    PYTHON,
+    execute,
+    only_worker_exits_with_its_channel,
+    requires_isolation,
+    wait_until,
+)
 
 pytestmark = requires_isolation
 
@@ -44,7 +52,23 @@ def test_a_warm_worker_is_reused(driver, function):
     assert first.worker_name == second.worker_name
     assert (first.output, second.output) == (1, 2)
     [worker] = driver.list_workers("function-1")
-    assert worker.state == base.WorkerState.IDLE and worker.address
+    assert worker.state == base.WorkerState.IDLE and worker.name == first.worker_name
+
+
+def test_only_the_driver_reaches_a_worker(driver, function):
+    """A worker's channel is a socket pair with the driver: no socket in the
+    file system that another process could connect to, and a worker whose
+    channel closes (its engine gone) ends."""
+    assert execute(driver, function(COUNTER)).success
+    work_dir = driver.settings.work_dir
+    found = [
+        os.path.join(top, name)
+        for top, dirs, files in os.walk(work_dir)
+        for name in dirs + files
+        if stat.S_ISSOCK(os.lstat(os.path.join(top, name)).st_mode)
+    ]
+    assert found == []
+    assert only_worker_exits_with_its_channel(driver)
 
 
 def test_parallel_executions_get_their_own_workers(driver, function):

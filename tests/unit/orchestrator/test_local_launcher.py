@@ -12,12 +12,9 @@ from qinling.orchestrator.local.worker import Worker
 def _launcher(tmp_path) -> Launcher:
     conf = qconf.new_config([])
     conf.set_override("state_dir", str(tmp_path))
-    sockets = tmp_path / "sockets"
-    sockets.mkdir()
     return Launcher(
         Settings.from_conf(conf),
         instance_dir=str(tmp_path / "instance"),
-        sockets_dir=str(sockets),
         driver_cgroups=None,
         isolate=True,
     )
@@ -32,7 +29,6 @@ def _worker(number: int) -> Worker:
         digest="",
         memory_size=1 << 25,
         uid=-1,
-        address=f"/nonexistent/{number}.sock",
         cgroup=None,
         max_frame=1 << 20,
     )

@@ -38,7 +38,6 @@ def _started(table: WorkerTable, spec: base.FunctionSpec, used: float = 0.0) -> 
         digest=spec.package_digest or "",
         memory_size=spec.memory_size,
         uid=0,
-        address="",
         cgroup=None,
         state=base.WorkerState.IDLE,
         last_used=used,

@@ -41,7 +41,7 @@ from typing import Any
 from . import syscalls as sc
 from . import wire
 
-LISTEN_FD = 3
+CHANNEL_FD = 3  # the worker's end of its socket pair with the driver
 LIFELINE_FD = 4
 ATTACH_FD = 5
 PACKAGES = "/.packages"
@@ -72,7 +72,7 @@ def enter(
 ) -> None:
     """Never returns: the worker runs ``run(plan)`` and exits.
 
-    ``fds`` are the listening socket, the lifeline and the attach socket.
+    ``fds`` are the channel to the driver, the lifeline and the attach socket.
     ``rehearse(directory)``: the runtime agent's own rehearsal of loading a
     function, run by an isolated worker before it waits for its function,
     with a writable scratch directory (its private ``/tmp``).
@@ -109,14 +109,14 @@ def enter(
 
 
 def _arrange_fds(fds: tuple[int, int, int]) -> None:
-    """Keep only stdio, the listening socket (3), the lifeline (4) and the attach socket (5)."""
+    """Keep only stdio, the channel (3), the lifeline (4) and the attach socket (5)."""
     parked = range(max(*fds, 5) + 1, max(*fds, 5) + 1 + len(fds))
     for fd, spot in zip(fds, parked, strict=True):
         os.dup2(fd, spot)
     # close_range(2) where the kernel has it: two calls, whatever the zygote holds.
     os.closerange(3, parked[0])
     os.closerange(parked[-1] + 1, _MAX_FD)
-    for spot, fd in zip(parked, (LISTEN_FD, LIFELINE_FD, ATTACH_FD), strict=True):
+    for spot, fd in zip(parked, (CHANNEL_FD, LIFELINE_FD, ATTACH_FD), strict=True):
         os.dup2(spot, fd)
         os.close(spot)
     devnull = os.open("/dev/null", os.O_RDWR)
@@ -160,12 +160,11 @@ def _join_network(plan: dict[str, Any], fds: list[int]) -> None:
 
 
 def _report_failure(message: str) -> None:
+    """Tell the driver, which waits for the worker's hello on the channel, then exit."""
     try:
-        sock = socket.socket(fileno=LISTEN_FD)
-        sock.settimeout(10)
-        conn, _ = sock.accept()
-        wire.send(conn, {"ready": False, "error": message})
-        conn.close()
+        channel = socket.socket(fileno=CHANNEL_FD)
+        channel.settimeout(10)
+        wire.send(channel, {"ready": False, "error": message})
     finally:
         os._exit(1)
 

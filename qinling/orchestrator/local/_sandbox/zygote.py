@@ -13,15 +13,18 @@ cgroups, unshares the other namespaces and becomes the worker
 (``jail.enter``). The zygote is a child subreaper that ignores SIGCHLD, so
 workers are reaped by the kernel when they die and never reach the host's
 init. The driver receives a pidfd of each worker to watch and kill it. A
-worker that cannot set itself up reports why on its listening socket (the
-driver is already connected).
+worker that cannot set itself up reports why on its channel.
 
-A spawn request carries two descriptors: the worker's listening socket and
-its end of an attach socket, on which the driver later names the function
-the worker is for (see ``jail``). So a worker can be spawned ahead of need.
+A spawn request carries two descriptors, the worker's ends of two socket
+pairs with the driver: its channel, on which the agent serves the driver's
+requests, and its attach socket, on which the driver later names the
+function the worker is for (see ``jail``). So a worker can be spawned ahead
+of need.
 
 When the control socket closes (the driver went away) the zygote exits,
-which closes the lifeline pipe every worker watches, so workers exit too.
+which closes the lifeline pipe that workers waiting for their function
+watch, so they exit too; a worker with a function exits when its channel
+closes.
 """
 
 from __future__ import annotations
@@ -106,16 +109,18 @@ class Zygote:
             self.control.detach()  # jail.enter closes every descriptor it does not need
             if plan.get("background"):
                 os.nice(BACKGROUND_NICENESS)
-            listen_fd, attach_fd = sockets
+            channel_fd, attach_fd = sockets
             # Only a spare has time to rehearse: it waits for its function.
             rehearse = getattr(self.agent, "rehearse", None) if plan.get("background") else None
-            jail.enter(plan, (listen_fd, self.lifeline_r, attach_fd), self._runner, rehearse)
+            jail.enter(plan, (channel_fd, self.lifeline_r, attach_fd), self._runner, rehearse)
         finally:
             os._exit(1)
 
     def _runner(self, plan: dict[str, Any]) -> None:
         if self.agent is not None:
-            self.agent.serve(jail.LISTEN_FD, jail.LIFELINE_FD, plan["agent"])
+            # The lifeline is for exec'd agents (node's); this one ends with its channel.
+            os.close(jail.LIFELINE_FD)
+            self.agent.serve(jail.CHANNEL_FD, plan["agent"])
         else:
             argv = plan["command"]
             os.execve(argv[0], argv, plan["env"])
