@@ -124,6 +124,8 @@ class WorkerInfo:
     function_id: str
     version: int
     state: WorkerState
+    # Where the worker can be reached by others than the driver (a pod's
+    # address); None where only the driver holds a connection to it (local).
     address: str | None = None
 
 
