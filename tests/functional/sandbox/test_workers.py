@@ -250,3 +250,19 @@ def test_cold_starts_with_and_without_spare_workers(config, function, spares):
     finally:
         driver.stop()
     assert_nothing_left(driver)
+
+
+def test_a_worker_that_cannot_set_itself_up_says_why(driver, function, monkeypatch):
+    """The sandbox reports a failed setup on the worker's channel, where the
+    driver waits for its hello."""
+    launcher = driver._launcher
+    attach_message = launcher._function
+
+    def naming_a_missing_package(*args):
+        return attach_message(*args) | {"package": "no-such-package"}
+
+    monkeypatch.setattr(launcher, "_function", naming_a_missing_package)
+    result = execute(driver, function(COUNTER))
+    assert not result.success
+    assert "sandbox setup failed" in result.platform_error
+    assert "/.packages/no-such-package" in result.platform_error
