@@ -333,7 +333,8 @@ class Launcher:
         if not worker.wait_exit(5.0):
             LOG.warning("Worker %s did not exit after SIGKILL", worker.name)
         if worker.cgroup is not None:
-            worker.cgroup.kill()
+            # Its pid 1 gone, the kernel has killed the rest of its PID
+            # namespace; ``remove`` kills what a failed rmdir shows is left.
             if not worker.cgroup.remove():
                 LOG.warning("Cgroup of worker %s could not be removed", worker.name)
             worker.cgroup = None
