@@ -18,8 +18,8 @@ OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "work_dir",
         help="Directory of the local orchestrator's own files: extracted "
-        "packages, worker sockets, zygote logs. Emptied when the service "
-        "stops. Unset: 'sandbox' in [DEFAULT] state_dir.",
+        "packages, the workers' common root, zygote logs. Emptied when the "
+        "service stops. Unset: 'sandbox' in [DEFAULT] state_dir.",
     ),
     cfg.StrOpt(
         "runtimes_dir",
