@@ -13,9 +13,12 @@ RabbitMQ.
 
 Frames are the sandbox's (4-byte length, JSON). A request is ``{"method",
 "context", "args", "cast"}``; the answer ``{"result"}`` or ``{"error":
-{"type", "message"}}``. A cast is answered at once and runs on the engine's
-thread pool. One connection carries one request at a time; each connection
-has a thread here.
+{"type", "message"}}``. A cast is not answered, as a cast over RPC is not:
+it runs on the engine's thread pool, and what goes wrong with it is logged
+here (waiting for an answer had cost every async execution a round trip to
+this process, the busiest). A connection's requests are handled in order,
+so an answer to a call means the casts sent before it have been taken. One
+connection carries one call at a time; each connection has a thread here.
 
 Where the orchestrator lends workers (``orchestrator.local.leases``), an
 API process opens a lease channel with ``leases`` (answered with its
@@ -142,6 +145,9 @@ class DataSocketServer:
                 if request.get("method") == "leases" and self._lender is not None:
                     self._serve_lease_channel(conn)
                     return
+                if request.get("cast"):
+                    self._cast(request)
+                    continue
                 reply, ran = self._answer(request)
                 fds = self._grant(reply, ran[2]) if ran is not None else []
                 try:
@@ -178,9 +184,6 @@ class DataSocketServer:
                     result = self._gate.run_only(ctx, spec, execution, loan=loan)
                 reply = {"result": specs.result_to_wire(result)}
                 return reply, (execution.execution_id, result, loan.lease if loan else None)
-            if request.get("cast"):
-                self._submit(getattr(self._gate, method), ctx, **args)
-                return {"result": None}, None
             return {"result": getattr(self._gate, method)(ctx, **args)}, None
         except exceptions.QinlingError as err:
             return _error(err), None
@@ -188,6 +191,18 @@ class DataSocketServer:
             LOG.exception("Engine call %s over the data socket failed", method)
             failure = exceptions.QinlingError(f"The engine failed: {type(err).__name__}")
             return _error(failure), None
+
+    def _cast(self, request: dict[str, Any]) -> None:
+        """Hand a cast to the engine's thread pool; nobody waits for it."""
+        method = request.get("method")
+        if method not in CALLS or method in ("leases", "run"):
+            LOG.warning("Unknown engine cast %r over the data socket ignored", method)
+            return
+        ctx = RequestContext.from_dict(request.get("context") or {})
+        try:
+            self._submit(getattr(self._gate, method), ctx, **(request.get("args") or {}))
+        except RuntimeError as err:  # the engine's pool is shut down: it is stopping
+            LOG.info("Cast %s not taken, the engine is stopping: %s", method, err)
 
     # -- lease channels -----------------------------------------------------
 

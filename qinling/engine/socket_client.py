@@ -90,7 +90,8 @@ class SocketEngineClient:
         timeout: float = CALL_TIMEOUT,
         max_fds: int = 0,
     ) -> tuple[dict[str, Any], list[int]]:
-        """The whole answer, and the descriptors that came with it (at most ``max_fds``)."""
+        """The whole answer, and the descriptors that came with it (at most
+        ``max_fds``); empty for a ``cast``, which is sent and not answered."""
         message = {
             "method": method,
             "context": ctx.to_dict() if ctx is not None else {},
@@ -98,6 +99,8 @@ class SocketEngineClient:
             "cast": cast,
         }
         conn = self._send(message)
+        if cast:  # not answered (``engine.data_socket``)
+            return {}, []
         try:
             conn.settimeout(timeout)
             reply, fds = wire.recv_with_fds(conn, MAX_FRAME, max_fds)
@@ -136,7 +139,12 @@ class SocketEngineClient:
     def create_execution(self, ctx, execution_id, *, sync, timeout):
         args = {"execution_id": execution_id}
         if not sync:
-            self._request(ctx, "create_execution", args, cast=True)
+            try:
+                self._request(ctx, "create_execution", args, cast=True)
+            except exceptions.ServiceUnavailable as err:
+                # The row is committed: the reaper of any engine runs it after
+                # [engine] pickup_timeout, so the execution stays accepted.
+                LOG.warning("Execution %s left for the reaper: %s", execution_id, err.message)
             return None
         return self._request(ctx, "create_execution", args, timeout=timeout + self._sync_margin)
 

@@ -266,18 +266,20 @@ def test_an_unexpected_failure_is_answered_without_its_details(raw):
     }
 
 
-def test_casts_are_answered_at_once_and_reach_submit(database, manager, engine, client):
+def test_casts_are_not_answered_and_reach_submit_in_order(database, manager, engine, client):
     _, orchestrator, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
     execution_id = _accepted_row(database, function_id)
     ctx = RequestContext(project_id=rows.PROJECT, user_id="alice", roles=("member",))
 
-    # submit only records the task: each call returns before anything runs.
+    # submit only records the task: each cast returns before anything runs.
     assert client.create_runtime(ctx, "rt-1") is None
     assert client.update_runtime(ctx, "rt-1") is None
     assert client.delete_runtime(ctx, "rt-1") is None
     assert client.delete_function(ctx, function_id, 2) is None
     assert client.create_execution(ctx, execution_id, sync=False, timeout=5) is None
+    # A call's answer comes after the casts sent before it on the connection.
+    assert client.list_workers(ctx, function_id) == []
 
     assert orchestrator.runs == []
     assert execution(database, execution_id).status == "running"
@@ -560,3 +562,27 @@ def test_stop_ends_the_accept_thread(socket_dir, gate, database):
         same_listener.shutdown(socket.SHUT_RDWR)  # wakes it, for the next tests
         same_listener.close()
         accept_thread.join(5)
+
+
+def test_a_cast_gets_no_answer_and_an_unknown_one_is_ignored(raw, engine):
+    wire.send(raw, {"method": "run", "context": {}, "args": {}, "cast": True})
+    wire.send(raw, {"method": "no_such_call", "context": {}, "args": {}, "cast": True})
+    wire.send(
+        raw, {"method": "delete_runtime", "context": {}, "args": {"runtime_id": "r"}, "cast": True}
+    )
+    wire.send(raw, {"method": "list_workers", "context": {}, "args": {"function_id": "f"}})
+
+    # The first answer on the connection is the call's.
+    assert wire.recv(raw) == {"result": []}
+    assert [task.__name__ for task, _, _ in engine.submitted] == ["delete_runtime"]
+
+
+def test_an_async_execution_the_engine_cannot_be_told_of_stays_accepted(socket_dir, caplog):
+    """Its row is committed: the reaper runs it after [engine] pickup_timeout,
+    as when a cast over RPC cannot be sent; the caller is not told it failed."""
+    nowhere = SocketEngineClient(os.path.join(socket_dir, "gone.sock"), sync_margin=2)
+
+    assert nowhere.create_execution(CTX, "e-1", sync=False, timeout=5) is None
+    assert "Execution e-1 left for the reaper" in caplog.text
+    with pytest.raises(exceptions.ServiceUnavailable):
+        nowhere.create_execution(CTX, "e-2", sync=True, timeout=5)
