@@ -48,8 +48,10 @@ def read_config(argv: list[str]) -> object:
 
 
 def _api_processes(conf) -> int:
+    if conf.api.processes != api_options.AUTO_PROCESSES:
+        return conf.api.processes  # as configured: no need to look at the host
     count = api_options.process_count(conf.api.processes, host_cpus.usable())
-    if conf.api.processes != api_options.AUTO_PROCESSES or count == 1:
+    if count == 1:
         return count
     path = conf.engine.data_socket or _default_data_socket(conf)
     if _too_long_for_a_socket(path):

@@ -15,11 +15,12 @@ from collections.abc import Callable
 
 from qinling import cgroup_mounts
 
-PROC_CGROUP = cgroup_mounts.PROC_CGROUP
-PROC_MOUNTINFO = cgroup_mounts.PROC_MOUNTINFO
 
-
-def usable(*, proc_cgroup: str = PROC_CGROUP, proc_mountinfo: str = PROC_MOUNTINFO) -> int:
+def usable(
+    *,
+    proc_cgroup: str = cgroup_mounts.PROC_CGROUP,
+    proc_mountinfo: str = cgroup_mounts.PROC_MOUNTINFO,
+) -> int:
     """CPUs this process may run on, bounded by its cgroup's quota (at least 1)."""
     cpus = len(os.sched_getaffinity(0))
     quota = cpu_quota(proc_cgroup=proc_cgroup, proc_mountinfo=proc_mountinfo)
@@ -27,7 +28,9 @@ def usable(*, proc_cgroup: str = PROC_CGROUP, proc_mountinfo: str = PROC_MOUNTIN
 
 
 def cpu_quota(
-    *, proc_cgroup: str = PROC_CGROUP, proc_mountinfo: str = PROC_MOUNTINFO
+    *,
+    proc_cgroup: str = cgroup_mounts.PROC_CGROUP,
+    proc_mountinfo: str = cgroup_mounts.PROC_MOUNTINFO,
 ) -> float | None:
     """CPUs' worth of time the process's cgroups allow; None: no limit found."""
     try:

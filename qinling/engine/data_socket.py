@@ -169,7 +169,7 @@ class DataSocketServer:
         """The reply, and for ``run`` the execution's id, result and the lease
         of its worker when it was lent."""
         method = request.get("method")
-        if method not in CALLS or method == "leases":
+        if not _served(method, cast=False):
             return _error(exceptions.InputError(f"Unknown engine call {method!r}.")), None
         ctx = RequestContext.from_dict(request.get("context") or {})
         args = request.get("args") or {}
@@ -195,7 +195,7 @@ class DataSocketServer:
     def _cast(self, request: dict[str, Any]) -> None:
         """Hand a cast to the engine's thread pool; nobody waits for it."""
         method = request.get("method")
-        if method not in CALLS or method in ("leases", "run"):
+        if not _served(method, cast=True):
             LOG.warning("Unknown engine cast %r over the data socket ignored", method)
             return
         ctx = RequestContext.from_dict(request.get("context") or {})
@@ -311,6 +311,12 @@ class LeaseChannel:
 def _peer_pid(conn: socket.socket) -> int:
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return struct.unpack("3i", credentials)[0]
+
+
+def _served(method: Any, *, cast: bool) -> bool:
+    """Whether a request for ``method`` is served here (``leases`` opens a
+    lease channel instead; ``run`` is answered with its result, never cast)."""
+    return method in CALLS and method != "leases" and not (cast and method == "run")
 
 
 def _error(err: exceptions.QinlingError) -> dict[str, Any]:
