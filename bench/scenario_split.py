@@ -16,7 +16,11 @@ def run(scale: float) -> list[Figure]:
         cold = latency(qinling_cold(server, int(40 * scale)))
     with qinling_server.split(data_socket=True) as server:
         direct = latency(qinling_warm(server, qinling_server.TRIVIAL, int(1000 * scale)))
-    note = "qinling-api + qinling-engine, RabbitMQ vhost and PostgreSQL database of the bench's own"
+    note = (
+        "qinling-api + qinling-engine, RabbitMQ vhost and PostgreSQL database of the bench's "
+        "own; sync executions over the engines' run queue on RabbitMQ ([engine] run_queue, "
+        "the default), the rest over oslo.messaging RPC"
+    )
     direct_note = (
         "the same, with [engine] data_socket set for both (one host): sync executions go "
         "from qinling-api to the engine over its Unix socket, the rest over RabbitMQ"

@@ -16,11 +16,13 @@ from qinling.api.app import create_app
 from qinling.api.invoker import EngineInvoker
 from qinling.conf import api as api_options
 from qinling.db.session import Database
+from qinling.engine import run_queue
 from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import ClaimingInvoker, RemoteRunInvoker
 from qinling.engine.loader import ExecutionLoader
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.rpcapi import EngineRPCClient
+from qinling.engine.run_queue_client import RunQueueClient
 from qinling.engine.service import EngineService
 from qinling.engine.socket_client import ClaimedRunner, SocketEngineClient
 from qinling.orchestrator.local.borrowed import BorrowedWorkers
@@ -163,8 +165,13 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
         )
     elif conf.api.sync_execution_write_after > 0:
         loader = ExecutionLoader(conf, db, store)
-        execution_invoker = RemoteRunInvoker(loader, client, fallback=EngineInvoker(db, client))
-        close_invoker = loader.counts.close
+        runs, close_runs = _recording_engine(conf, client)
+        execution_invoker = RemoteRunInvoker(loader, runs, fallback=EngineInvoker(db, client))
+
+        def close_invoker() -> None:
+            close_runs()
+            loader.counts.close()
+
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
     def close() -> None:
@@ -174,6 +181,18 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
         db.dispose()
 
     return app, close
+
+
+def _recording_engine(conf, client: EngineRPCClient) -> tuple[object, Callable[[], None]]:
+    """Where sync executions go from qinling-api: the engines' run queue on
+    RabbitMQ (``engine.run_queue``), else RPC."""
+    connect = run_queue.connector(conf)
+    if connect is None:
+        return client, lambda: None
+    runs = RunQueueClient(
+        connect, run_queue.queue_name(conf), client, margin=conf.api.sync_execution_margin
+    )
+    return runs, runs.close
 
 
 def api_process(conf) -> tuple[object, Callable[[], None]]:
@@ -230,6 +249,9 @@ def run_engine(conf) -> None:
     require_schema(db)
     engine = EngineService(conf, db, storage.load(conf))
     engine.start(serve_rpc=True)
+    connect = run_queue.connector(conf)
+    if connect is not None:
+        engine.serve_run_queue(connect)
     if conf.engine.data_socket:
         engine.serve_data_socket(conf.engine.data_socket)
     stop = threading.Event()

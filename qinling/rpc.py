@@ -24,11 +24,11 @@ class ContextSerializer(messaging.NoOpSerializer):
 
 def transport(conf) -> messaging.Transport:
     """The bus of ``[DEFAULT] transport_url`` (oslo.messaging registers it)."""
-    _register_messaging_opts(conf)
+    register_messaging_opts(conf)
     return messaging.get_rpc_transport(conf)
 
 
-def _register_messaging_opts(conf) -> None:
+def register_messaging_opts(conf) -> None:
     # Some oslo.messaging releases register groups (tracing, metrics) on the
     # global CONF only, yet read them from the ConfigOpts they are given; we
     # never use the global, so register every group it lists on ours.

@@ -19,10 +19,11 @@ from qinling import rpc, states
 from qinling.context import admin_context
 from qinling.db import models
 from qinling.db.session import Database
-from qinling.engine import records
+from qinling.engine import records, run_queue
 from qinling.engine.data_socket import DataSocketServer, Lender
 from qinling.engine.manager import EngineManager
 from qinling.engine.reaper import ExecutionReaper
+from qinling.engine.run_queue import Connect, RunQueueServer
 from qinling.engine.scheduler import JobScheduler
 from qinling.orchestrator.base import ExecutionResult, Orchestrator
 from qinling.storage import PackageStore
@@ -128,6 +129,7 @@ class EngineService:
         self._periodic: threading.Thread | None = None
         self._rpc_server: messaging.MessageHandlingServer | None = None
         self._data_socket: DataSocketServer | None = None
+        self._run_queue: RunQueueServer | None = None
 
     def start(
         self, *, rpc_transport: messaging.Transport | None = None, serve_rpc: bool = False
@@ -172,6 +174,16 @@ class EngineService:
         )
         self._rpc_server.start()
         LOG.info("Engine %s listening on topic %s", self.conf.engine.host, self.conf.engine.topic)
+
+    def serve_run_queue(self, connect: Connect) -> None:
+        """Take qinling-api's sync executions from the run queue (``engine.run_queue``)."""
+        self._run_queue = RunQueueServer(
+            connect,
+            self.gate.run_recorded,
+            run_queue.queue_name(self.conf),
+            max_consumers=self.conf.engine.execution_threads,
+        )
+        self._run_queue.start()
 
     def serve_data_socket(self, path: str) -> None:
         """Serve API processes of this host on a Unix socket (``engine.data_socket``)."""
@@ -258,6 +270,8 @@ class EngineService:
         self._stopping.set()
         if self._rpc_server is not None:
             self._rpc_server.stop()
+        if self._run_queue is not None:
+            self._run_queue.close()
         self._runs.shutdown(wait=False, cancel_futures=True)
         running = self.gate.wait_idle(deadline - time.monotonic())
         if self._data_socket is not None:  # runs of API processes on lent workers
@@ -274,6 +288,8 @@ class EngineService:
             self.gate.wait_idle(_AFTER_KILL_WAIT)
         if self._rpc_server is not None:
             self._wait_rpc_server(self._rpc_server)
+        if self._run_queue is not None:
+            self._run_queue.join(_AFTER_KILL_WAIT)
         if self._data_socket is not None:
             self._data_socket.stop()
         self.manager.pending.close()

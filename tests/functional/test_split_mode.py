@@ -28,10 +28,13 @@ def _package() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(params=["rpc", "data_socket"])
+@pytest.fixture(params=["run_queue", "rpc", "data_socket"])
 def split_services(request, tmp_path, session_databases):
-    """``data_socket``: engine and API on one host, sync executions over the
-    engine's Unix socket (``[engine] data_socket``), the rest over RabbitMQ."""
+    """``run_queue`` (the default): sync executions over the engines' run
+    queue on RabbitMQ, the rest over RPC; ``rpc``: everything over RPC
+    (``[engine] run_queue = false``); ``data_socket``: engine and API on one
+    host, sync executions over the engine's Unix socket (``[engine]
+    data_socket``), the rest over RabbitMQ."""
     db_url = session_databases.new_url("postgresql")
     port = processes.free_port()
     data_socket = str(tmp_path / "engine.sock") if request.param == "data_socket" else ""
@@ -46,6 +49,7 @@ def split_services(request, tmp_path, session_databases):
                     "orchestrator": os.environ.get("QINLING_TEST_ORCHESTRATOR", "local"),
                     "host": "engine-1",
                     "data_socket": data_socket,
+                    "run_queue": request.param != "rpc",
                 },
             },
         )
@@ -60,7 +64,7 @@ def split_services(request, tmp_path, session_databases):
         try:
             base = f"http://127.0.0.1:{port}"
             api.wait_http(base + "/")
-            yield base, api, engine
+            yield base, api, engine, transport_url
         finally:
             api.stop()
             engine.stop()
@@ -68,7 +72,7 @@ def split_services(request, tmp_path, session_databases):
 
 
 def test_a_function_runs_through_api_and_engine_processes(split_services):
-    base, api, engine = split_services
+    base, api, engine, _ = split_services
     logs = lambda: f"\nAPI log:\n{api.log()}\nEngine log:\n{engine.log()}"  # noqa: E731
 
     runtime = requests.post(f"{base}/v1/runtimes", json={"image": "python3", "name": "py"})
@@ -121,3 +125,24 @@ def test_a_function_runs_through_api_and_engine_processes(split_services):
     workers = requests.get(f"{base}/v1/functions/{function_id}/workers")
     assert workers.status_code == 200, workers.text + logs()
     assert workers.json()["workers"], "the engine reports the warm worker" + logs()
+
+
+def test_engines_consume_the_run_queue_only_where_it_is_on(split_services, request):
+    *_, transport_url = split_services
+    vhost = transport_url.rsplit("/", 1)[1]
+
+    def run_queue_consumers() -> int:
+        listed = subprocess.run(
+            ["rabbitmqctl", "list_queues", "-q", "-p", vhost, "name", "consumers"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        counts = dict(line.split() for line in listed.splitlines() if line.strip())
+        return int(counts.get("qinling_engine.runs", 0))
+
+    if request.node.callspec.params["split_services"] == "rpc":
+        assert run_queue_consumers() == 0
+    else:
+        processes.wait_for(lambda: run_queue_consumers() >= 2, what="the engine's consumers")
