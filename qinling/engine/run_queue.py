@@ -17,6 +17,10 @@ perhaps after running it) is answered with an error, not run again. The
 queue is not durable and is deleted with its last consumer, so that
 qinling-api's publish comes back at once while no engine consumes it (it
 then uses RPC) instead of waiting for an engine that is gone.
+
+No AMQP heartbeats: a consumer runs what it takes on its own thread and
+could not answer them during a long run. py-amqp's TCP keepalive (a probe
+after 60 s of silence, nine 10 s apart) finds a peer that is gone.
 """
 
 from __future__ import annotations
