@@ -82,22 +82,12 @@ def connector(conf) -> Connect | None:
     url = messaging.TransportURL.parse(conf, conf.transport_url)
     if url.transport != "rabbit" or not url.hosts:
         return None
-    vhost = url.virtual_host or "/"
-    addresses = [
-        kombu.Connection(
-            hostname=host.hostname,
-            port=host.port or 5672,
-            userid=host.username or "guest",
-            password=host.password or "guest",
-            virtual_host=vhost,
-        ).as_uri(include_password=True)
-        for host in url.hosts
-    ]
-    options = _ssl_options(conf.oslo_messaging_rabbit)
+    failover = ";".join(addresses(url))
+    options = ssl_options(conf.oslo_messaging_rabbit)
 
     def connect() -> kombu.Connection:
         connection = kombu.Connection(
-            ";".join(addresses), ssl=options, connect_timeout=5, failover_strategy="round-robin"
+            failover, ssl=options, connect_timeout=5, failover_strategy="round-robin"
         )
         connection.ensure_connection(max_retries=1)
         return connection
@@ -105,20 +95,33 @@ def connector(conf) -> Connect | None:
     return connect
 
 
-def _ssl_options(rabbit) -> dict[str, Any] | bool:
-    """kombu's form of ``[oslo_messaging_rabbit] ssl*``."""
+def addresses(url: messaging.TransportURL) -> list[str]:
+    """kombu's URL of each broker of a ``rabbit://`` transport URL."""
+    return [
+        kombu.Connection(
+            hostname=host.hostname,
+            port=host.port or 5672,
+            userid=host.username or "guest",
+            password=host.password or "guest",
+            virtual_host=url.virtual_host or "/",
+        ).as_uri(include_password=True)
+        for host in url.hosts
+    ]
+
+
+def ssl_options(rabbit) -> dict[str, Any] | bool:
+    """kombu's form of ``[oslo_messaging_rabbit] ssl*``, as oslo.messaging's
+    rabbit driver builds it for its own connections."""
     if not rabbit.ssl:
         return False
-    verify = ssl.CERT_REQUIRED if rabbit.ssl_ca_file else ssl.CERT_NONE
-    options: dict[str, Any] = {"cert_reqs": verify}
-    for ours, theirs in (
-        ("ssl_ca_file", "ca_certs"),
-        ("ssl_cert_file", "certfile"),
-        ("ssl_key_file", "keyfile"),
-    ):
-        if getattr(rabbit, ours):
-            options[theirs] = getattr(rabbit, ours)
-    return options
+    options: dict[str, Any] = {}
+    if rabbit.ssl_key_file:
+        options["keyfile"] = rabbit.ssl_key_file
+    if rabbit.ssl_cert_file:
+        options["certfile"] = rabbit.ssl_cert_file
+    if rabbit.ssl_ca_file:
+        options |= {"ca_certs": rabbit.ssl_ca_file, "cert_reqs": ssl.CERT_REQUIRED}
+    return options or True
 
 
 def error_reply(err: exceptions.QinlingError) -> dict[str, Any]:

@@ -258,11 +258,3 @@ def test_connections_the_broker_closed_come_back(served, bus):
     before = len(served["handler"].calls)
     assert _run(served["client"], "e-3") == {"status": "success", "id": "e-3"}
     assert len(served["handler"].calls) == before + 1
-
-
-def test_the_run_queue_is_off_where_the_bus_is_not_rabbitmq_or_it_is_turned_off():
-    conf = _config("fake://")
-    assert run_queue.connector(conf) is None
-    conf.set_override("transport_url", "rabbit://guest:guest@127.0.0.1:5672/")
-    conf.set_override("run_queue", False, group="engine")
-    assert run_queue.connector(conf) is None
