@@ -25,6 +25,7 @@ after 60 s of silence, nine 10 s apart) finds a peer that is gone.
 
 from __future__ import annotations
 
+import json
 import logging
 import ssl
 import threading
@@ -150,8 +151,9 @@ class RunQueueServer:
         self._stopping = threading.Event()
 
     def start(self) -> None:
-        for _ in range(MIN_CONSUMERS):
-            self._add_consumer()
+        with self._lock:
+            for _ in range(MIN_CONSUMERS):
+                self._add_consumer()
         LOG.info("Engine consuming sync executions from queue %s", self._queue.name)
 
     def close(self) -> None:
@@ -230,16 +232,27 @@ class RunQueueServer:
         finally:
             self._end()
         if reply_to:
-            replies.publish(
-                reply,
-                routing_key=reply_to,
-                correlation_id=message.properties.get("correlation_id"),
-                serializer="json",
-                retry=False,
-            )
+            self._answer(replies, reply, reply_to, message.properties.get("correlation_id"))
         else:
             LOG.warning("Run queue message without reply_to dropped")
         message.ack()
+
+    @staticmethod
+    def _answer(replies: kombu.Producer, reply: dict, reply_to: str, correlation_id) -> None:
+        try:
+            body = json.dumps(reply)
+        except (TypeError, ValueError) as err:  # not the bus's fault: no reconnect
+            LOG.error("Run queue answer not JSON (%s); answering with an error", err)
+            failure = exceptions.QinlingError("The engine could not encode the outcome.")
+            body = json.dumps(error_reply(failure))
+        replies.publish(
+            body,
+            routing_key=reply_to,
+            correlation_id=correlation_id,
+            content_type="application/json",
+            content_encoding="utf-8",
+            retry=False,
+        )
 
     def _begin(self) -> None:
         with self._lock:

@@ -258,3 +258,12 @@ def test_connections_the_broker_closed_come_back(served, bus):
     before = len(served["handler"].calls)
     assert _run(served["client"], "e-3") == {"status": "success", "id": "e-3"}
     assert len(served["handler"].calls) == before + 1
+
+
+def test_an_outcome_that_is_not_json_is_an_error_and_the_consumer_carries_on(served):
+    served["handler"].answer = lambda execution: {"when": object()}
+    with pytest.raises(exceptions.QinlingError, match="could not encode the outcome"):
+        _run(served["client"])
+
+    served["handler"].answer = lambda execution: {"id": execution["id"]}
+    assert _run(served["client"], "e-2") == {"id": "e-2"}
