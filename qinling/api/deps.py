@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import falcon
 
@@ -27,10 +28,11 @@ class Deps:
     def base_url(self, req: falcon.Request) -> str:
         return (self.conf.api.public_url or req.prefix).rstrip("/")
 
-    @property
+    # Read once: an option's lookup costs 3 us, on every request otherwise.
+    @functools.cached_property
     def max_body(self) -> int:
         return self.conf.api.max_request_body_size
 
-    @property
+    @functools.cached_property
     def max_limit(self) -> int:
         return self.conf.api.max_limit

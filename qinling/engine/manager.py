@@ -172,7 +172,7 @@ class EngineManager:
     def _claimed_here(self, execution: dict[str, Any]) -> dict[str, Any]:
         now = models.utcnow()
         return records.row_from_wire(execution) | {
-            "engine_host": self._conf.engine.host,
+            "engine_host": self.loader.host,
             "started_at": now,
         }
 
