@@ -83,14 +83,18 @@ def connector(conf) -> Connect | None:
     url = messaging.TransportURL.parse(conf, conf.transport_url)
     if url.transport != "rabbit" or not url.hosts:
         return None
-    failover = ";".join(addresses(url))
+    brokers = addresses(url)
     options = ssl_options(conf.oslo_messaging_rabbit)
 
     def connect() -> kombu.Connection:
         connection = kombu.Connection(
-            failover, ssl=options, connect_timeout=5, failover_strategy="round-robin"
+            ";".join(brokers), ssl=options, connect_timeout=5, failover_strategy="round-robin"
         )
-        connection.ensure_connection(max_retries=1)
+        # Each broker once, without kombu's pause of 2 s between tries: a
+        # caller falls back to RPC, a consumer retries on its own schedule.
+        connection.ensure_connection(
+            max_retries=len(brokers) - 1, interval_start=0, interval_step=0
+        )
         return connection
 
     return connect

@@ -267,3 +267,27 @@ def test_an_outcome_that_is_not_json_is_an_error_and_the_consumer_carries_on(ser
 
     served["handler"].answer = lambda execution: {"id": execution["id"]}
     assert _run(served["client"], "e-2") == {"id": "e-2"}
+
+
+def test_the_next_broker_of_the_url_is_tried_when_one_refuses(bus):
+    good = bus["conf"].transport_url
+    credentials_and_vhost = good.split("://", 1)[1]
+    conf = _config(
+        f"rabbit://guest:guest@127.0.0.1:{processes.free_port()},{credentials_and_vhost}"
+    )
+
+    connection = run_queue.connector(conf)()
+    try:
+        assert connection.connected
+        assert connection.as_uri().endswith(f":5672/{bus['vhost']}")
+    finally:
+        connection.release()
+
+
+def test_a_bus_that_refuses_is_an_error_to_fall_back_on(bus):
+    conf = _config(f"rabbit://guest:guest@127.0.0.1:{processes.free_port()}/")
+    fallback = Fallback()
+    client = RunQueueClient(run_queue.connector(conf), "qinling_engine.runs", fallback, margin=5)
+
+    assert _run(client) == {"status": "success", "via": "rpc"}
+    client.close()
