@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 
 _POOL_SIZE = 4096
 
@@ -47,15 +46,24 @@ _random = _RandomBytes()
 os.register_at_fork(after_in_child=_random.forget)
 
 
-def time_ordered() -> uuid.UUID:
-    """A version 7 UUID: 48 bits of Unix time in ms, then 74 random bits."""
+def time_ordered() -> str:
+    """A version 7 UUID's text: 48 bits of Unix time in ms, then 74 random bits."""
     millis = time.time_ns() // 1_000_000
     value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(_random.take(10), "big")
     value &= ~(0xF << 76 | 0x3 << 62)  # version and variant fields
     value |= 0x7 << 76 | 0x2 << 62
-    return uuid.UUID(int=value)
+    return _text(f"{value:032x}")
 
 
-def random_uuid() -> uuid.UUID:
-    """A version 4 UUID from the same pool of random bytes."""
-    return uuid.UUID(bytes=_random.take(16), version=4)
+def random_uuid() -> str:
+    """A version 4 UUID's text, from the same pool of random bytes."""
+    value = int.from_bytes(_random.take(16), "big")
+    value &= ~(0xF << 76 | 0x3 << 62)
+    value |= 0x4 << 76 | 0x2 << 62
+    return _text(f"{value:032x}")
+
+
+def _text(digits: str) -> str:
+    # What str(uuid.UUID(...)) gives, without building the object: 3-4 us
+    # less for each of the two ids of every execution.
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"

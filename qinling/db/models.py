@@ -41,7 +41,7 @@ LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
 def new_id() -> str:
-    return str(ids.time_ordered())
+    return ids.time_ordered()
 
 
 def utcnow() -> datetime.datetime:
