@@ -79,6 +79,18 @@ class StorageError(QinlingError):
     title = "Storage Error"
 
 
+def to_wire(err: QinlingError) -> dict:
+    """An error answer of the engine's data socket and run queue."""
+    return {"error": {"type": type(err).__name__, "message": err.message}}
+
+
+def from_wire(error: object) -> QinlingError:
+    """The exception of an error answer's ``error`` (see ``to_wire``)."""
+    fields = error if isinstance(error, dict) else {}
+    message = str(fields.get("message") or "")
+    return by_name(fields.get("type"), message, message or "The engine failed.")
+
+
 def by_name(name: str | None, message: str, fallback: str) -> QinlingError:
     """Rebuild a domain exception sent by its class name (over RPC or the
     engine's data socket); ``fallback`` is the message for an unknown class."""

@@ -170,7 +170,8 @@ class DataSocketServer:
         of its worker when it was lent."""
         method = request.get("method")
         if not _served(method, cast=False):
-            return _error(exceptions.InputError(f"Unknown engine call {method!r}.")), None
+            unknown = exceptions.InputError(f"Unknown engine call {method!r}.")
+            return exceptions.to_wire(unknown), None
         ctx = RequestContext.from_dict(request.get("context") or {})
         args = request.get("args") or {}
         try:
@@ -186,11 +187,11 @@ class DataSocketServer:
                 return reply, (execution.execution_id, result, loan.lease if loan else None)
             return {"result": getattr(self._gate, method)(ctx, **args)}, None
         except exceptions.QinlingError as err:
-            return _error(err), None
+            return exceptions.to_wire(err), None
         except Exception as err:
             LOG.exception("Engine call %s over the data socket failed", method)
             failure = exceptions.QinlingError(f"The engine failed: {type(err).__name__}")
-            return _error(failure), None
+            return exceptions.to_wire(failure), None
 
     def _cast(self, request: dict[str, Any]) -> None:
         """Hand a cast to the engine's thread pool; nobody waits for it."""
@@ -317,7 +318,3 @@ def _served(method: Any, *, cast: bool) -> bool:
     """Whether a request for ``method`` is served here (``leases`` opens a
     lease channel instead; ``run`` is answered with its result, never cast)."""
     return method in CALLS and method != "leases" and not (cast and method == "run")
-
-
-def _error(err: exceptions.QinlingError) -> dict[str, Any]:
-    return {"error": {"type": type(err).__name__, "message": err.message}}

@@ -129,10 +129,6 @@ def ssl_options(rabbit) -> dict[str, Any] | bool:
     return options or True
 
 
-def error_reply(err: exceptions.QinlingError) -> dict[str, Any]:
-    return {"error": {"type": type(err).__name__, "message": err.message}}
-
-
 class RunQueueServer:
     """Consumer threads of the run queue, each with its own connection.
 
@@ -248,7 +244,7 @@ class RunQueueServer:
         except (TypeError, ValueError) as err:  # not the bus's fault: no reconnect
             LOG.error("Run queue answer not JSON (%s); answering with an error", err)
             failure = exceptions.QinlingError("The engine could not encode the outcome.")
-            body = json.dumps(error_reply(failure))
+            body = json.dumps(exceptions.to_wire(failure))
         replies.publish(
             body,
             routing_key=reply_to,
@@ -271,19 +267,21 @@ class RunQueueServer:
 
     def _reply(self, body: Any, message: kombu.Message) -> dict[str, Any]:
         if not _well_formed(body):
-            return error_reply(exceptions.InputError("Malformed run queue message."))
+            return exceptions.to_wire(exceptions.InputError("Malformed run queue message."))
         execution_id = body["execution"].get("id")
         if message.delivery_info.get("redelivered"):
             LOG.warning("Execution %s came back from the bus; not running it again", execution_id)
-            return error_reply(exceptions.ServiceUnavailable(REDELIVERED.format(execution_id)))
+            gone = exceptions.ServiceUnavailable(REDELIVERED.format(execution_id))
+            return exceptions.to_wire(gone)
         try:
             ctx = RequestContext.from_dict(body["context"])
             outcome = self._handle(ctx, body["execution"], body["spec"], body["request"])
         except exceptions.QinlingError as err:
-            return error_reply(err)
+            return exceptions.to_wire(err)
         except Exception as err:
             LOG.exception("Execution %s failed in the engine", execution_id)
-            return error_reply(exceptions.QinlingError(f"The engine failed: {type(err).__name__}"))
+            failure = exceptions.QinlingError(f"The engine failed: {type(err).__name__}")
+            return exceptions.to_wire(failure)
         return {"outcome": outcome}
 
 

@@ -189,9 +189,8 @@ class RunQueueClient:
 
 
 def _rebuilt(error: Any, execution_id: str) -> exceptions.QinlingError:
-    error = error if isinstance(error, dict) else {}
-    message = str(error.get("message") or "")
-    rebuilt = exceptions.by_name(error.get("type"), message, message or "The engine failed.")
+    rebuilt = exceptions.from_wire(error)
     if isinstance(rebuilt, exceptions.ServiceUnavailable):
-        return exceptions.ServiceUnavailable(UNANSWERED.format(message, execution_id, execution_id))
+        message = UNANSWERED.format(rebuilt.message, execution_id, execution_id)
+        return exceptions.ServiceUnavailable(message)
     return rebuilt

@@ -117,9 +117,7 @@ class SocketEngineClient:
         if "error" in reply:
             for fd in fds:
                 os.close(fd)
-            error = reply["error"]
-            message = str(error.get("message") or "")
-            raise exceptions.by_name(error.get("type"), message, message or "The engine failed.")
+            raise exceptions.from_wire(reply["error"])
         return reply, fds
 
     # EngineClient -----------------------------------------------------------
