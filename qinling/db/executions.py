@@ -191,11 +191,51 @@ def new_execution(
     elif not function_id:
         raise exceptions.InputError("Either function_id or function_alias is required.")
     function = (lookup or _lookup)(conn, function_id, version or 0, scope_project)
+    return _accepted(
+        function,
+        function_id=function_id,
+        version=version or 0,
+        alias=alias,
+        input=input,
+        sync=sync,
+        description=description,
+        claim_host=claim_host,
+    )
+
+
+def order_known(order: Order, function: Any, *, claim_host: str | None = None) -> Accepted:
+    """``order_execution`` of an order by function id (no alias) whose
+    function (version) the caller has already read: ``function`` as its
+    ``lookup`` would have returned it, visible to ``order.scope_project``."""
+    return _accepted(
+        function,
+        function_id=order.function_id or "",
+        version=order.version or 0,
+        alias=None,
+        input=order.input,
+        sync=order.sync,
+        description=order.description,
+        claim_host=claim_host,
+    )
+
+
+def _accepted(
+    function: Any,
+    *,
+    function_id: str,
+    version: int,
+    alias: str | None,
+    input: Any,
+    sync: bool,
+    description: str | None,
+    claim_host: str | None,
+) -> Accepted:
+    """The row of a new execution of ``function`` (read by a ``Lookup``)."""
     now = models.utcnow()
     row = {
         "id": models.new_id(),
         "function_id": function_id,
-        "function_version": version or 0,
+        "function_version": version,
         "function_alias": alias or None,
         "description": description,
         "input": encode_input(input),

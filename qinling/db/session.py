@@ -16,7 +16,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from qinling import exceptions
-from qinling.db import autocommit
+from qinling.db import autocommit, spec_changes
 from qinling.db.group_commit import GroupCommit, sqlite_locked
 from qinling.work_gate import GATE
 
@@ -172,6 +172,11 @@ class Database:
         whose connections do not wait for the write lock (``create_engine``)."""
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Moved by every committed change of what running a function reads,
+        # where all writers share it (SQLite); None otherwise.
+        self.spec_changes = spec_changes.for_url(engine.url.render_as_string(hide_password=False))
+        if self.spec_changes is not None:
+            spec_changes.watch(self._sessions, self.spec_changes)
         self._checkpoints = checkpoints
         self._writes_engine = writes
         if writes is not None:

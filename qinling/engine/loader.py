@@ -19,6 +19,7 @@ from qinling.db.direct import DirectStatement
 from qinling.db.session import Database
 from qinling.engine import credentials, records, specs
 from qinling.engine.counts import ExecutionCounts
+from qinling.engine.run_targets import RunTargets
 from qinling.orchestrator import base
 from qinling.storage import PackageStore
 
@@ -53,6 +54,8 @@ class ExecutionLoader:
         self._storage = storage
         self._credentials = owner_credentials or credentials.load(conf)
         self.counts = ExecutionCounts(db)
+        changes = db.spec_changes
+        self._targets = RunTargets(changes) if changes is not None else None
 
     def load_claimed(self, order: db_executions.Order, *, claim_host: str | None) -> Claimed:
         """A sync execution to run at once, claimed by ``claim_host``: its
@@ -66,13 +69,7 @@ class ExecutionLoader:
         cannot run (its runtime not available, ...) gives ``error`` saying
         why, for the caller to end it.
         """
-        with self.db.reading() as conn:
-            accepted = db_executions.order_execution(
-                conn,
-                order,
-                claim_host=claim_host,
-                lookup=_run_target,
-            )
+        accepted = self._accept(order, claim_host)
         self.counts.add(accepted.row["function_id"])
         target = accepted.target
         try:
@@ -81,6 +78,27 @@ class ExecutionLoader:
             return Claimed(accepted, None, base.ExecutionRequest(accepted.id), err.message)
         request = self._request(accepted.id, accepted.row["input"], target)
         return Claimed(accepted, spec, request, None)
+
+    def _accept(self, order: db_executions.Order, claim_host: str | None) -> db_executions.Accepted:
+        """``order_execution`` with its function read from ``self._targets``
+        when they have it, else from the database (and kept there)."""
+        targets = self._targets
+        if targets is None or order.alias or not order.function_id:
+            with self.db.reading() as conn:
+                return db_executions.order_execution(
+                    conn, order, claim_host=claim_host, lookup=_run_target
+                )
+        version = order.version or 0
+        known = targets.get(order.function_id, version)
+        if known is not None and order.scope_project in (None, known.project_id):
+            return db_executions.order_known(order, known, claim_host=claim_host)
+        generation = targets.generation()  # before the read: see RunTargets.remember
+        with self.db.reading() as conn:
+            accepted = db_executions.order_execution(
+                conn, order, claim_host=claim_host, lookup=_run_target
+            )
+        targets.remember(order.function_id, version, accepted.target, generation)
+        return accepted
 
     def _runnable_spec(self, target) -> base.FunctionSpec:
         """``target``: a row of ``records.RUN_QUERY``: function, source and runtime."""

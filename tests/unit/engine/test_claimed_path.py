@@ -23,7 +23,7 @@ from qinling.engine.service import STOPPING_MESSAGE, Gate
 from qinling.work_gate import GATE
 from tests import processes
 from tests.unit.db import rows
-from tests.unit.engine.support import execution, make_function
+from tests.unit.engine.support import execution, make_function, package
 
 CTX = admin_context()
 RETURNS_INPUT = "def main(a=None, **kw):\n    return a\n"
@@ -279,3 +279,80 @@ def test_a_sync_execution_waiting_for_its_function_lets_others_run(database, man
         held.release.set()
         waiting.join(10)
     assert [row.status for row in slow] == ["success"]
+
+
+@contextlib.contextmanager
+def _function_reads(database):
+    """The SELECTs of functions run on ``database`` meanwhile."""
+    seen: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM functions" in statement:
+            seen.append(statement)
+
+    sa.event.listen(database.engine, "before_cursor_execute", watch)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", watch)
+
+
+def test_a_function_is_read_once_until_it_changes(database, manager):
+    """Its next executions reuse the row; a new package is run at once."""
+    engine, _, store = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    invoker = _invoker(database, engine, Gate(engine), [])
+
+    with _function_reads(database) as reads:
+        first = invoker.invoke(CTX, _order(function_id))
+        second = invoker.invoke(CTX, _order(function_id))
+    assert (len(reads), first.status, second.status) == (1, "success", "success")
+
+    stored = store.store([package("def main(**kw):\n    return 'new'\n")], max_size=1 << 20)
+    with database.transaction() as session:
+        session.get(models.Function, function_id).package_digest = stored.digest
+    with _function_reads(database) as reads:
+        after = invoker.invoke(CTX, _order(function_id))
+    assert len(reads) == 1
+    assert json.loads(after.result)["output"] == "new"
+
+
+def test_a_runtime_made_unavailable_is_seen_by_the_next_execution(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    invoker = _invoker(database, engine, Gate(engine), [])
+    assert invoker.invoke(CTX, _order(function_id)).status == "success"
+
+    with database.transaction() as session:
+        function = session.get(models.Function, function_id)
+        session.execute(
+            sa.update(models.Runtime)
+            .where(models.Runtime.id == function.runtime_id)
+            .values(status="error")
+        )
+    row = invoker.invoke(CTX, _order(function_id))
+
+    assert row.status == "error" and "not available" in json.loads(row.result)["output"]
+
+
+def test_a_kept_function_stays_invisible_to_other_projects(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    invoker = _invoker(database, engine, Gate(engine), [])
+    assert invoker.invoke(CTX, _order(function_id, scope_project=rows.PROJECT)).status == "success"
+
+    with pytest.raises(exceptions.NotFound):
+        invoker.invoke(CTX, _order(function_id, scope_project=rows.OTHER_PROJECT))
+
+
+def test_a_deleted_function_is_not_run_from_what_was_kept(database, manager):
+    engine, _, _ = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    invoker = _invoker(database, engine, Gate(engine), [])
+    assert invoker.invoke(CTX, _order(function_id)).status == "success"
+
+    with database.transaction() as session:
+        session.execute(sa.delete(models.Execution))
+        session.delete(session.get(models.Function, function_id))
+    with pytest.raises(exceptions.NotFound):
+        invoker.invoke(CTX, _order(function_id))

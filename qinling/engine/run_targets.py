@@ -1,0 +1,78 @@
+"""What running a function needs, kept between its executions.
+
+A sync execution reads its function (or version) with its runtime before it
+runs (``records.RUN_QUERY``). Where the database tells of every change to
+those rows (``db.spec_changes``: SQLite), a process keeps the row it read
+for the next executions of the same function version until anything of the
+functions, versions, aliases or runtimes changes: a warm execution then
+costs the database one statement, its write. A change made behind the
+service's back (a statement typed into ``sqlite3``) is seen within
+``MAX_AGE``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from qinling.db.spec_changes import SpecChanges
+
+MAX_ENTRIES = 4096
+MAX_AGE = 10.0  # seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    row: Any
+    generation: int
+    read_at: float
+
+
+class RunTargets:
+    """Rows of ``records.RUN_QUERY`` by (function id, version); thread-safe."""
+
+    def __init__(
+        self,
+        changes: SpecChanges,
+        *,
+        max_entries: int = MAX_ENTRIES,
+        max_age: float = MAX_AGE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._changes = changes
+        self._max_entries = max_entries
+        self._max_age = max_age
+        self._clock = clock
+        self._entries: dict[tuple[str, int], _Entry] = {}
+        self._lock = threading.Lock()  # for removals; a hit takes none
+
+    def generation(self) -> int:
+        """To be read before the rows that ``remember`` is then given."""
+        return self._changes.value()
+
+    def get(self, function_id: str, version: int) -> Any | None:
+        """The row, if nothing it was read from has changed since."""
+        key = (function_id, version)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.generation != self._changes.value() or (
+            self._clock() - entry.read_at > self._max_age
+        ):
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        return entry.row
+
+    def remember(self, function_id: str, version: int, row: Any, generation: int) -> None:
+        """Keep ``row``, read after ``generation()`` gave ``generation``."""
+        if row is None:
+            return
+        entry = _Entry(row, generation, self._clock())
+        with self._lock:
+            if len(self._entries) >= self._max_entries:
+                del self._entries[next(iter(self._entries))]  # the oldest
+            self._entries[(function_id, version)] = entry
