@@ -246,6 +246,14 @@ def _end_leftover_processes() -> None:
     """As pid 1 of the worker's namespace, end what the last execution left running."""
     if os.getpid() != 1:
         return  # unsafe development mode: kill(-1) would reach the whole host
+    # Every other process of the namespace descends from pid 1, and an orphan
+    # comes back to it: without a child there is none. kill(-1) would walk
+    # every process of the host to find out (measured: 5% of a warm
+    # execution's CPU in the worker with ~200 processes on the host).
+    try:
+        os.waitpid(-1, os.WNOHANG)  # reaps one that has exited; either way there was one
+    except ChildProcessError:
+        return
     try:
         os.kill(-1, signal.SIGKILL)
     except ProcessLookupError:

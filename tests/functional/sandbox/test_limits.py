@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.functional.sandbox.conftest import execute, requires_isolation
+from tests.functional.sandbox.conftest import (
+    _sandbox_uid_processes,
+    execute,
+    requires_isolation,
+    wait_until,
+)
 
 pytestmark = requires_isolation
 
@@ -50,9 +55,31 @@ def test_timeout_kills_the_whole_process_tree(driver, function):
     )
     result = execute(driver, spec)
     assert result.output == "Function execution timeout."
-    from tests.functional.sandbox.conftest import _sandbox_uid_processes
-
     assert _sandbox_uid_processes(driver.settings) == []
+
+
+def test_processes_an_execution_leaves_running_end_with_it(driver, function):
+    """A child still running, and an orphan that a shell left behind, are
+    ended once the function returns; the worker stays warm for the next."""
+    spec = function(
+        """
+        import subprocess
+
+        def main(leave=True):
+            if leave:
+                subprocess.Popen(["sleep", "600"])
+                subprocess.run(["sh", "-c", "sleep 600 &"], check=True)
+            return "done"
+        """
+    )
+    first = execute(driver, spec)
+    assert (first.success, first.output) == (True, "done")
+
+    # Ended right after the reply is sent.
+    wait_until(lambda: _commands(driver) == ["python"])
+    second = execute(driver, spec, {"leave": False})
+    assert (second.success, second.cold_start) == (True, False)
+    assert second.worker_name == first.worker_name
 
 
 def test_memory_over_the_limit_fails_naming_the_limit(driver, function):
@@ -130,3 +157,17 @@ def test_a_worker_killed_while_idle_is_replaced_transparently(driver, function):
     after = execute(driver, spec)
     assert after.success and after.cold_start
     assert after.worker_name != first.worker_name
+
+
+def _commands(driver) -> list[str]:
+    """What the sandboxes' processes run: "python" for a worker, "sleep"...
+    ("" for one that has exited and is not reaped yet)."""
+    found = []
+    for pid in _sandbox_uid_processes(driver.settings):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                program = f.read().split(b"\0")[0].decode().rsplit("/", 1)[-1]
+        except FileNotFoundError:
+            continue
+        found.append("python" if program.startswith("python") else program)
+    return found
