@@ -314,6 +314,22 @@ def test_sync_executions_are_served_by_all_three_processes(host, python):
     assert served_by == children | {host.pid}, host.details()
 
 
+def test_a_function_changed_through_one_process_runs_changed_in_all(host, python):
+    """Each process keeps the function it read for its next executions
+    (SQLite: ``engine.run_targets``): an update through any of them is run
+    by all three from the next execution on."""
+    function_id = function(host, python, DOUBLE)
+    before = doubled(host, function_id, range(30))
+    assert {output(r) for r in before.values()} == {n * 2 for n in range(30)}
+
+    host.server.update_code(function_id, "def main(n=0, **kwargs):\n    return n * 3\n")
+    after = doubled(host, function_id, range(30))
+
+    assert {n: output(r) for n, r in after.items()} == {n: n * 3 for n in range(30)}
+    served_by = set(host.recorded_by({r["id"] for r in after.values()}).values())
+    assert served_by == host.api_processes() | {host.pid}, host.details()
+
+
 def test_the_whole_api_works_from_every_process(host):
     zygotes_before = zygotes(host)
     runtimes = [runtime(host) for _ in range(3)]
