@@ -18,6 +18,8 @@ from qinling.context import RequestContext
 from qinling.db import executions as db_executions
 from qinling.db.session import Database
 from qinling.engine.client import EngineClient
+from qinling.engine.loader import run_target
+from qinling.engine.run_targets import RunTargets
 from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
@@ -39,10 +41,16 @@ class EngineInvoker:
     def __init__(self, db: Database, engine: EngineClient) -> None:
         self._db = db
         self._engine = engine
+        # The function read once for its next executions where the database
+        # says when it changes (``engine.run_targets``).
+        changes = db.spec_changes
+        self._lookup = RunTargets(changes).wrap(run_target) if changes is not None else None
 
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         started = time.perf_counter()
-        accepted = self._db.write(lambda conn: db_executions.accept_order(conn, order))
+        accepted = self._db.write(
+            lambda conn: db_executions.accept_order(conn, order, self._lookup)
+        )
         accepted_at = time.perf_counter()
         with GATE.waiting():
             outcome = self._engine.create_execution(

@@ -255,9 +255,9 @@ def _accepted(
     return Accepted(row, function.timeout, function)
 
 
-def accept_order(conn: sa.Connection, order: Order) -> Accepted:
+def accept_order(conn: sa.Connection, order: Order, lookup: Lookup | None = None) -> Accepted:
     """``accept`` of an ``Order``."""
-    return accept(conn, **vars(order))
+    return accept(conn, **vars(order), lookup=lookup)
 
 
 def order_execution(

@@ -23,6 +23,7 @@ after its commit.
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import struct
@@ -34,6 +35,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from qinling.db import models
+
+LOG = logging.getLogger(__name__)
 
 # What ``records.RUN_QUERY`` and an alias lookup read.
 SPEC_TABLES = frozenset(
@@ -91,7 +94,12 @@ def for_url(url: str) -> SpecChanges | None:
         return None
     if parsed.database in (None, "", ":memory:"):
         return SpecChanges.in_process()
-    return SpecChanges.in_file(os.path.abspath(parsed.database) + "-specs")
+    path = os.path.abspath(parsed.database) + "-specs"
+    try:
+        return SpecChanges.in_file(path)
+    except OSError as err:  # a read-only directory: every execution reads then
+        LOG.warning("Cannot map %s (%s); functions are read for every execution", path, err)
+        return None
 
 
 def watch(sessions: sessionmaker, changes: SpecChanges) -> None:

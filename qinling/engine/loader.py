@@ -56,6 +56,9 @@ class ExecutionLoader:
         self.counts = ExecutionCounts(db)
         changes = db.spec_changes
         self._targets = RunTargets(changes) if changes is not None else None
+        # The two ways a function is read, through self._targets where they exist.
+        self._ordered_target = self._targets.wrap(run_target) if self._targets else run_target
+        self._claimed_target = self._targets.wrap(_unscoped) if self._targets else _unscoped
 
     def load_claimed(self, order: db_executions.Order, *, claim_host: str | None) -> Claimed:
         """A sync execution to run at once, claimed by ``claim_host``: its
@@ -80,25 +83,17 @@ class ExecutionLoader:
         return Claimed(accepted, spec, request, None)
 
     def _accept(self, order: db_executions.Order, claim_host: str | None) -> db_executions.Accepted:
-        """``order_execution`` with its function read from ``self._targets``
-        when they have it, else from the database (and kept there)."""
+        """``order_execution``, its function read from ``self._targets``
+        when they have it (no database statement then)."""
         targets = self._targets
-        if targets is None or order.alias or not order.function_id:
-            with self.db.reading() as conn:
-                return db_executions.order_execution(
-                    conn, order, claim_host=claim_host, lookup=_run_target
-                )
-        version = order.version or 0
-        known = targets.get(order.function_id, version)
-        if known is not None and order.scope_project in (None, known.project_id):
-            return db_executions.order_known(order, known, claim_host=claim_host)
-        generation = targets.generation()  # before the read: see RunTargets.remember
+        if targets is not None and order.function_id and not order.alias:
+            known = targets.visible(order.function_id, order.version or 0, order.scope_project)
+            if known is not None:
+                return db_executions.order_known(order, known, claim_host=claim_host)
         with self.db.reading() as conn:
-            accepted = db_executions.order_execution(
-                conn, order, claim_host=claim_host, lookup=_run_target
+            return db_executions.order_execution(
+                conn, order, claim_host=claim_host, lookup=self._ordered_target
             )
-        targets.remember(order.function_id, version, accepted.target, generation)
-        return accepted
 
     def _runnable_spec(self, target) -> base.FunctionSpec:
         """``target``: a row of ``records.RUN_QUERY``: function, source and runtime."""
@@ -174,7 +169,7 @@ class ExecutionLoader:
         row = conn.execute(records.EXECUTION_QUERY, {"id": execution_id}).first()
         if row is None:
             return None
-        return row, _read_target(conn, row.function_id, row.function_version)
+        return row, self._claimed_target(conn, row.function_id, row.function_version, None)
 
     def _claim(self, conn, execution_id: str) -> bool:
         """Take an accepted execution for this engine, at most once overall.
@@ -190,7 +185,7 @@ class ExecutionLoader:
 
     def spec_for(self, function_id: str, version: int) -> base.FunctionSpec:
         with self.db.connection() as conn:
-            target = _run_target(conn, function_id, version, None)
+            target = run_target(conn, function_id, version, None)
         return self._runnable_spec(target)
 
 
@@ -204,7 +199,12 @@ _RUN = DirectStatement(records.RUN_QUERY)
 _RUN_VERSION = DirectStatement(records.RUN_VERSION_QUERY)
 
 
-def _run_target(conn, function_id: str, version: int, scope: str | None) -> Any:
+def _unscoped(conn, function_id: str, version: int, _scope: str | None) -> Any:
+    """``_read_target`` as a ``db.executions.Lookup``: None if gone, any project."""
+    return _read_target(conn, function_id, version)
+
+
+def run_target(conn, function_id: str, version: int, scope: str | None) -> Any:
     """``db.executions.Lookup`` reading all that running the function needs."""
     target = _read_target(conn, function_id, version)
     if target is None or (scope is not None and target.project_id != scope):

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from qinling.db.executions import Lookup
 from qinling.db.spec_changes import SpecChanges
 
 MAX_ENTRIES = 4096
@@ -66,6 +67,27 @@ class RunTargets:
                 self._entries.pop(key, None)
             return None
         return entry.row
+
+    def visible(self, function_id: str, version: int, scope: str | None) -> Any | None:
+        """``get``, for a caller of project ``scope`` (None: any project)."""
+        row = self.get(function_id, version)
+        return row if row is not None and scope in (None, row.project_id) else None
+
+    def wrap(self, lookup: Lookup) -> Lookup:
+        """``lookup`` answered from the rows kept here where it can be, and
+        its answers kept. ``lookup`` returns a ``records.RUN_QUERY`` row (or
+        None, or raises NotFound, as ``db.executions.Lookup``)."""
+
+        def cached(conn: Any, function_id: str, version: int, scope: str | None) -> Any:
+            version = version or 0
+            row = self.visible(function_id, version, scope)
+            if row is None:
+                generation = self.generation()
+                row = lookup(conn, function_id, version, scope)
+                self.remember(function_id, version, row, generation)
+            return row
+
+        return cached
 
     def remember(self, function_id: str, version: int, row: Any, generation: int) -> None:
         """Keep ``row``, read after ``generation()`` gave ``generation``."""

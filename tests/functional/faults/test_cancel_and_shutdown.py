@@ -69,7 +69,7 @@ def test_delete_cancels_running_and_waiting_executions(tmp_path):
         )
 
         again = qinling.execute(function_id=function_id, input={"seconds": 0})
-        assert again["status"] == "success" and again["cold_start"], again
+        assert again["status"] == "success" and again["cold_start"], (again, qinling.details())
         assert qinling.wait_final(waiting["id"])["status"] == "cancelled"
 
         qinling.check(requests.delete(qinling.url(f"/v1/executions/{again['id']}")), 204)

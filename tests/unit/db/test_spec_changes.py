@@ -129,3 +129,9 @@ def test_only_where_every_writer_shares_it() -> None:
     before = in_memory.value()
     in_memory.bump()
     assert in_memory.value() > before
+
+
+def test_a_directory_it_cannot_be_made_in_leaves_the_service_without_it(tmp_path) -> None:
+    # As root the permissions would not stop us: a file where the directory should be.
+    (tmp_path / "not-a-directory").write_text("")
+    assert spec_changes.for_url(f"sqlite:///{tmp_path}/not-a-directory/q.sqlite") is None

@@ -356,3 +356,27 @@ def test_a_deleted_function_is_not_run_from_what_was_kept(database, manager):
         session.delete(session.get(models.Function, function_id))
     with pytest.raises(exceptions.NotFound):
         invoker.invoke(CTX, _order(function_id))
+
+
+def test_async_executions_read_their_function_once_until_it_changes(database, manager):
+    """Once where they are accepted, once where the engine claims them."""
+    engine, _, store = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    invoker = _invoker(database, engine, Gate(engine), [])
+
+    def run_async() -> list[dict]:
+        accepted = [invoker.invoke(CTX, _order(function_id, sync=False)) for _ in range(3)]
+        return [engine.create_execution(CTX, row.id) for row in accepted]
+
+    with _function_reads(database) as reads:
+        ended = run_async()
+    assert [row["status"] for row in ended] == ["success"] * 3
+    assert len(reads) == 2
+
+    stored = store.store([package("def main(**kw):\n    return 'new'\n")], max_size=1 << 20)
+    with database.transaction() as session:
+        session.get(models.Function, function_id).package_digest = stored.digest
+    with _function_reads(database) as reads:
+        ended = run_async()
+    assert len(reads) == 2
+    assert [json.loads(row["result"])["output"] for row in ended] == ["new"] * 3
