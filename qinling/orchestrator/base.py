@@ -206,7 +206,10 @@ class Orchestrator(abc.ABC):
 
         Returns True when the execution was in this driver's hands (waiting
         for a worker or running on one) and False otherwise: not started yet,
-        already over, or run by another engine. The worker running it is
+        already over, or run by another engine. A cancel of an execution not
+        in hand is remembered for a while (``early_cancels``): its engine may
+        have claimed it and be about to call ``run_execution``, which then
+        returns cancelled at once, without a worker. The worker running it is
         killed with its whole process tree and replaced, as after a timeout;
         an execution still waiting for a worker never gets one. Either way
         its ``run_execution`` returns soon after, with ``success=False`` and

@@ -26,6 +26,7 @@ from typing import Any
 
 from qinling import exceptions
 from qinling.orchestrator import base
+from qinling.orchestrator.early_cancels import EarlyCancels
 
 
 class _ThreadRouted:
@@ -93,6 +94,7 @@ class FakeOrchestrator(base.Orchestrator):
         # Execution id -> set when it ends or is cancelled; ids in _cancelled were.
         self._running: dict[str, threading.Event] = {}
         self._cancelled: set[str] = set()
+        self._early_cancels = EarlyCancels()
 
     def start(self) -> None:
         return None
@@ -136,6 +138,8 @@ class FakeOrchestrator(base.Orchestrator):
             if spec.runtime.id not in self._pools:
                 raise exceptions.OrchestratorError(f"Runtime {spec.runtime.id} has no pool.")
         with self._lock:
+            if self._early_cancels.take(request.execution_id):
+                return base.ExecutionResult(success=False, output=base.CANCELLED_OUTPUT)
             self._running[request.execution_id] = threading.Event()
         try:
             worker, cold = self._acquire(spec)
@@ -152,6 +156,7 @@ class FakeOrchestrator(base.Orchestrator):
         with self._lock:
             ended = self._running.get(execution_id)
             if ended is None:
+                self._early_cancels.remember(execution_id)
                 return False
             self._cancelled.add(execution_id)
         ended.set()

@@ -22,6 +22,7 @@ from oslo_config import cfg
 
 from qinling import exceptions
 from qinling.orchestrator import base
+from qinling.orchestrator.early_cancels import EarlyCancels
 from qinling.orchestrator.local import cgroups, host, packages, runs, runtimes, spares
 from qinling.orchestrator.local.launcher import Launcher
 from qinling.orchestrator.local.leases import Lending, Loan
@@ -68,6 +69,7 @@ class LocalOrchestrator(base.Orchestrator):
         # Executions in run_execution -> the worker running them (None: waiting).
         self._running: dict[str, Worker | None] = {}
         self._cancelled: set[str] = set()
+        self._early_cancels = EarlyCancels()
 
     # -- life cycle -------------------------------------------------------
 
@@ -206,6 +208,7 @@ class LocalOrchestrator(base.Orchestrator):
             return True
         with self._lock:
             if execution_id not in self._running:
+                self._early_cancels.remember(execution_id)
                 return False
             self._cancelled.add(execution_id)
             worker = self._running[execution_id]
@@ -245,6 +248,8 @@ class LocalOrchestrator(base.Orchestrator):
         try:
             with self._lock:
                 self._running[execution_id] = None
+                if self._early_cancels.take(execution_id):
+                    raise _Cancelled()
                 pool = self._pools.get_locked(spec.runtime.id)
                 _check_memory(spec, pool)
                 slots = self._table.slots_for(spec, doomed)

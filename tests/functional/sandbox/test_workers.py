@@ -266,3 +266,16 @@ def test_a_worker_that_cannot_set_itself_up_says_why(driver, function, monkeypat
     assert not result.success
     assert "sandbox setup failed" in result.platform_error
     assert "/.packages/no-such-package" in result.platform_error
+
+
+def test_a_run_cancelled_before_it_started_gets_no_worker(driver, function):
+    """The engine had claimed the execution when the cancel came, and calls
+    ``run_execution`` after it: the run ends at once, cancelled."""
+    spec = function(COUNTER)
+    assert driver.cancel_execution("execution-1") is False  # not in hand yet
+
+    result = execute(driver, spec)
+
+    assert (result.success, result.output) == (False, base.CANCELLED_OUTPUT)
+    assert driver.list_workers("function-1") == []
+    assert execute(driver, spec).output == 1  # a cancel stops one run

@@ -51,6 +51,27 @@ def test_cancel_ends_a_running_execution_and_stops_its_run(database, manager):
     assert engine.cancel_execution(None, execution_id) is False
 
 
+def test_a_cancel_between_its_claim_and_its_run_keeps_the_function_from_running(
+    database, manager, tmp_path
+):
+    """The engine has claimed the execution (it is this engine's) but not
+    yet handed it to its driver when the cancel comes: the run that follows
+    ends at once, the function never called."""
+    engine, _, _ = manager
+    marker = tmp_path / "ran"
+    source = "def main(path, **kw):\n    open(path, 'w').close()\n"
+    function_id = make_function(database, manager, source)
+    execution_id = add_execution(database, function_id, input=json.dumps({"path": str(marker)}))
+    spec, request = engine.loader.claim_and_load(execution_id)
+
+    assert engine.cancel_execution(None, execution_id) is True
+    assert engine.run_claimed(None, spec, request) is None  # the cancel stays recorded
+
+    assert not marker.exists(), "the cancelled function ran"
+    row = execution(database, execution_id)
+    assert row.status == "cancelled" and "cancelled" in output(row)
+
+
 def test_cancel_of_an_ended_execution_changes_nothing(database, manager):
     engine, _, _ = manager
     function_id = make_function(database, manager, SLEEPER)
