@@ -47,20 +47,32 @@ def _invoker(
 
 
 @contextlib.contextmanager
-def _execution_writes(database):
-    """The INSERTs and UPDATEs of executions run on ``database`` meanwhile."""
+def _statements(database, pick):
+    """What ``pick`` makes of each statement run on ``database`` meanwhile
+    (None: left out)."""
     seen: list[str] = []
 
     def watch(conn, cursor, statement, parameters, context, executemany):
-        verb = statement.lstrip().split(None, 1)[0].upper()
-        if verb in ("INSERT", "UPDATE") and "executions" in statement.split("(")[0]:
-            seen.append(verb)
+        picked = pick(statement)
+        if picked is not None:
+            seen.append(picked)
 
     sa.event.listen(database.engine, "before_cursor_execute", watch)
     try:
         yield seen
     finally:
         sa.event.remove(database.engine, "before_cursor_execute", watch)
+
+
+def _execution_writes(database):
+    """The INSERTs and UPDATEs of executions run on ``database`` meanwhile."""
+
+    def verb(statement: str) -> str | None:
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        wanted = verb in ("INSERT", "UPDATE") and "executions" in statement.split("(")[0]
+        return verb if wanted else None
+
+    return _statements(database, verb)
 
 
 class HeldRun:
@@ -281,20 +293,14 @@ def test_a_sync_execution_waiting_for_its_function_lets_others_run(database, man
     assert [row.status for row in slow] == ["success"]
 
 
-@contextlib.contextmanager
 def _function_reads(database):
     """The SELECTs of functions run on ``database`` meanwhile."""
-    seen: list[str] = []
 
-    def watch(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "FROM functions" in statement:
-            seen.append(statement)
+    def select(statement: str) -> str | None:
+        wanted = statement.lstrip().upper().startswith("SELECT") and "FROM functions" in statement
+        return statement if wanted else None
 
-    sa.event.listen(database.engine, "before_cursor_execute", watch)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(database.engine, "before_cursor_execute", watch)
+    return _statements(database, select)
 
 
 def test_a_function_is_read_once_until_it_changes(database, manager):
