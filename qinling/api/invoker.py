@@ -44,12 +44,14 @@ class EngineInvoker:
         # The function read once for its next executions where the database
         # says when it changes (``engine.run_targets``).
         changes = db.spec_changes
-        self._lookup = RunTargets(changes).wrap(run_target) if changes is not None else None
+        targets = RunTargets(changes) if changes is not None else None
+        self._lookup = targets.wrap(run_target) if targets else None
+        self._alias_lookup = targets.wrap_alias(db_executions.read_alias) if targets else None
 
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         started = time.perf_counter()
         accepted = self._db.write(
-            lambda conn: db_executions.accept_order(conn, order, self._lookup)
+            lambda conn: db_executions.accept_order(conn, order, self._lookup, self._alias_lookup)
         )
         accepted_at = time.perf_counter()
         with GATE.waiting():

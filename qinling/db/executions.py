@@ -101,7 +101,7 @@ _VERSION_QUERY = sa.select(_VERSIONS.c.id).where(
 _INSERT = DirectStatement(sa.insert(_EXECUTIONS), inserts=True)
 
 
-def _alias(conn: sa.Connection, project_id: str, name: str) -> sa.Row:
+def read_alias(conn: sa.Connection, project_id: str, name: str) -> sa.Row:
     alias = conn.execute(_ALIAS_QUERY, {"name": name, "project": project_id}).first()
     if alias is None:
         raise exceptions.NotFound.of("Alias", name)
@@ -124,6 +124,8 @@ def _function(conn: sa.Connection, function_id: str, scope_project: str | None) 
 # (conn, function_id, version or 0, scope project) -> a row with at least
 # project_id and timeout; NotFound when there is no such function (version).
 Lookup = Callable[[sa.Connection, str, int, "str | None"], Any]
+# (conn, project, name) -> the alias row (``read_alias``); NotFound if none.
+AliasLookup = Callable[[sa.Connection, str, str], Any]
 
 
 def _lookup(conn: sa.Connection, function_id: str, version: int, scope: str | None) -> Any:
@@ -174,6 +176,7 @@ def new_execution(
     scope_project: str | None = None,
     claim_host: str | None = None,
     lookup: Lookup | None = None,
+    alias_lookup: AliasLookup | None = None,
 ) -> Accepted:
     """A ``running`` execution's row, not inserted yet; NotFound if its
     target is not there.
@@ -183,10 +186,11 @@ def new_execution(
     With ``claim_host`` the row is already started by that engine: for a
     caller that runs it at once, so that no other engine may take it.
     ``lookup`` reads the function (version) instead of the default, for a
-    caller that wants more of it in the same statement.
+    caller that wants more of it in the same statement; ``alias_lookup``
+    reads the alias instead of ``read_alias``.
     """
     if alias:
-        target = _alias(conn, alias_project or "", alias)
+        target = (alias_lookup or read_alias)(conn, alias_project or "", alias)
         function_id, version = target.function_id, alias_version(target)
     elif not function_id:
         raise exceptions.InputError("Either function_id or function_alias is required.")
@@ -203,15 +207,18 @@ def new_execution(
     )
 
 
-def order_known(order: Order, function: Any, *, claim_host: str | None = None) -> Accepted:
-    """``order_execution`` of an order by function id (no alias) whose
-    function (version) the caller has already read: ``function`` as its
-    ``lookup`` would have returned it, visible to ``order.scope_project``."""
+def order_known(
+    order: Order, function: Any, *, function_id: str, version: int, claim_host: str | None = None
+) -> Accepted:
+    """``order_execution`` of an order whose function (version) the caller
+    has already read (its alias too): ``function`` as its ``lookup`` would
+    have returned it for ``function_id`` and ``version``, visible to
+    ``order.scope_project``."""
     return _accepted(
         function,
-        function_id=order.function_id or "",
-        version=order.version or 0,
-        alias=None,
+        function_id=function_id,
+        version=version,
+        alias=order.alias,
         input=order.input,
         sync=order.sync,
         description=order.description,
@@ -255,9 +262,14 @@ def _accepted(
     return Accepted(row, function.timeout, function)
 
 
-def accept_order(conn: sa.Connection, order: Order, lookup: Lookup | None = None) -> Accepted:
+def accept_order(
+    conn: sa.Connection,
+    order: Order,
+    lookup: Lookup | None = None,
+    alias_lookup: AliasLookup | None = None,
+) -> Accepted:
     """``accept`` of an ``Order``."""
-    return accept(conn, **vars(order), lookup=lookup)
+    return accept(conn, **vars(order), lookup=lookup, alias_lookup=alias_lookup)
 
 
 def order_execution(
@@ -266,9 +278,12 @@ def order_execution(
     *,
     claim_host: str | None = None,
     lookup: Lookup | None = None,
+    alias_lookup: AliasLookup | None = None,
 ) -> Accepted:
     """``new_execution`` of an ``Order``: the row, not inserted."""
-    return new_execution(conn, **vars(order), claim_host=claim_host, lookup=lookup)
+    return new_execution(
+        conn, **vars(order), claim_host=claim_host, lookup=lookup, alias_lookup=alias_lookup
+    )
 
 
 def settled(db, accepted: Accepted, outcome: dict[str, Any] | None) -> Any:

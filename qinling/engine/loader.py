@@ -59,6 +59,8 @@ class ExecutionLoader:
         # The two ways a function is read, through self._targets where they exist.
         self._ordered_target = self._targets.wrap(run_target) if self._targets else run_target
         self._claimed_target = self._targets.wrap(_unscoped) if self._targets else _unscoped
+        read_alias = db_executions.read_alias
+        self._alias = self._targets.wrap_alias(read_alias) if self._targets else read_alias
 
     def load_claimed(self, order: db_executions.Order, *, claim_host: str | None) -> Claimed:
         """A sync execution to run at once, claimed by ``claim_host``: its
@@ -83,17 +85,39 @@ class ExecutionLoader:
         return Claimed(accepted, spec, request, None)
 
     def _accept(self, order: db_executions.Order, claim_host: str | None) -> db_executions.Accepted:
-        """``order_execution``, its function read from ``self._targets``
-        when they have it (no database statement then)."""
-        targets = self._targets
-        if targets is not None and order.function_id and not order.alias:
-            known = targets.visible(order.function_id, order.version or 0, order.scope_project)
-            if known is not None:
-                return db_executions.order_known(order, known, claim_host=claim_host)
+        """``order_execution``, its alias and function read from
+        ``self._targets`` when they have both (no database statement then)."""
+        known = self._known(order)
+        if known is not None:
+            function_id, version, row = known
+            return db_executions.order_known(
+                order, row, function_id=function_id, version=version, claim_host=claim_host
+            )
         with self.db.reading() as conn:
             return db_executions.order_execution(
-                conn, order, claim_host=claim_host, lookup=self._ordered_target
+                conn,
+                order,
+                claim_host=claim_host,
+                lookup=self._ordered_target,
+                alias_lookup=self._alias,
             )
+
+    def _known(self, order: db_executions.Order) -> tuple[str, int, Any] | None:
+        """(function id, version, ``RUN_QUERY`` row) of the order, if kept."""
+        targets = self._targets
+        if targets is None:
+            return None
+        if order.alias:
+            alias = targets.alias(order.alias_project or "", order.alias)
+            if alias is None:
+                return None
+            function_id, version = alias.function_id, db_executions.alias_version(alias)
+        elif order.function_id:
+            function_id, version = order.function_id, order.version or 0
+        else:
+            return None
+        row = targets.visible(function_id, version, order.scope_project)
+        return None if row is None else (function_id, version, row)
 
     def _runnable_spec(self, target) -> base.FunctionSpec:
         """``target``: a row of ``records.RUN_QUERY``: function, source and runtime."""

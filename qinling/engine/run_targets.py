@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from qinling.db.executions import Lookup
+from qinling.db.executions import AliasLookup, Lookup
 from qinling.db.spec_changes import SpecChanges
 
 MAX_ENTRIES = 4096
@@ -33,7 +33,8 @@ class _Entry:
 
 
 class RunTargets:
-    """Rows of ``records.RUN_QUERY`` by (function id, version); thread-safe."""
+    """Rows of ``records.RUN_QUERY`` by (function id, version), and alias
+    rows by (project, name); thread-safe."""
 
     def __init__(
         self,
@@ -47,7 +48,7 @@ class RunTargets:
         self._max_entries = max_entries
         self._max_age = max_age
         self._clock = clock
-        self._entries: dict[tuple[str, int], _Entry] = {}
+        self._entries: dict[tuple, _Entry] = {}
         self._lock = threading.Lock()  # for removals; a hit takes none
 
     def generation(self) -> int:
@@ -56,7 +57,13 @@ class RunTargets:
 
     def get(self, function_id: str, version: int) -> Any | None:
         """The row, if nothing it was read from has changed since."""
-        key = (function_id, version)
+        return self._fresh((function_id, version))
+
+    def alias(self, project: str, name: str) -> Any | None:
+        """The alias row (``db.executions``' alias query), if still current."""
+        return self._fresh(("alias", project, name))
+
+    def _fresh(self, key: tuple) -> Any | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -89,12 +96,28 @@ class RunTargets:
 
         return cached
 
+    def wrap_alias(self, lookup: AliasLookup) -> AliasLookup:
+        """``wrap`` for the lookup of an alias by project and name."""
+
+        def cached(conn: Any, project: str, name: str) -> Any:
+            row = self.alias(project, name)
+            if row is None:
+                generation = self.generation()
+                row = lookup(conn, project, name)
+                self._keep(("alias", project, name), row, generation)
+            return row
+
+        return cached
+
     def remember(self, function_id: str, version: int, row: Any, generation: int) -> None:
         """Keep ``row``, read after ``generation()`` gave ``generation``."""
+        self._keep((function_id, version), row, generation)
+
+    def _keep(self, key: tuple, row: Any, generation: int) -> None:
         if row is None:
             return
         entry = _Entry(row, generation, self._clock())
         with self._lock:
             if len(self._entries) >= self._max_entries:
                 del self._entries[next(iter(self._entries))]  # the oldest
-            self._entries[(function_id, version)] = entry
+            self._entries[key] = entry

@@ -386,3 +386,43 @@ def test_async_executions_read_their_function_once_until_it_changes(database, ma
         ended = run_async()
     assert len(reads) == 2
     assert [json.loads(row["result"])["output"] for row in ended] == ["new"] * 3
+
+
+def _alias_and_version_reads(database):
+    """The SELECTs of aliases and of function versions run meanwhile."""
+
+    def select(statement: str) -> str | None:
+        wanted = statement.lstrip().upper().startswith("SELECT") and (
+            "FROM function_aliases" in statement or "FROM function_versions" in statement
+        )
+        return statement if wanted else None
+
+    return _statements(database, select)
+
+
+def test_an_alias_and_its_version_are_read_once_until_the_alias_moves(database, manager):
+    engine, _, store = manager
+    function_id = make_function(database, manager, RETURNS_INPUT)
+    with database.transaction() as session:
+        for number in (1, 2):
+            source = f"def main(**kw):\n    return 'v{number}'\n"
+            stored = store.store([package(source)], max_size=1 << 20)
+            function = session.get(models.Function, function_id)
+            version = rows.version(
+                function_id, number, runtime_id=function.runtime_id, package_digest=stored.digest
+            )
+            rows.add(session, version)
+        rows.add(session, rows.alias(function_id, "prod", function_version=1))
+    invoker = _invoker(database, engine, Gate(engine), [])
+    by_alias = _order(None, alias="prod", alias_project=rows.PROJECT)
+
+    with _alias_and_version_reads(database) as reads:
+        ran = [invoker.invoke(CTX, by_alias) for _ in range(3)]
+    assert [json.loads(row.result)["output"] for row in ran] == ["v1"] * 3
+    assert [(row.function_alias, row.function_version) for row in ran] == [("prod", 1)] * 3
+    assert len(reads) == 2  # the alias, then its version
+
+    with database.transaction() as session:
+        session.execute(sa.update(models.FunctionAlias).values(function_version=2))
+    after = invoker.invoke(CTX, by_alias)
+    assert (json.loads(after.result)["output"], after.function_version) == ("v2", 2)
