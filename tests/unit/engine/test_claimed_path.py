@@ -323,11 +323,17 @@ def test_a_function_is_read_once_until_it_changes(database, manager):
     assert json.loads(after.result)["output"] == "new"
 
 
-def test_a_runtime_made_unavailable_is_seen_by_the_next_execution(database, manager):
+def _kept(database, manager, scope: str | None = None) -> tuple[str, ClaimingInvoker]:
+    """A function run once through a new invoker, which keeps its row; both."""
     engine, _, _ = manager
     function_id = make_function(database, manager, RETURNS_INPUT)
     invoker = _invoker(database, engine, Gate(engine), [])
-    assert invoker.invoke(CTX, _order(function_id)).status == "success"
+    assert invoker.invoke(CTX, _order(function_id, scope_project=scope)).status == "success"
+    return function_id, invoker
+
+
+def test_a_runtime_made_unavailable_is_seen_by_the_next_execution(database, manager):
+    function_id, invoker = _kept(database, manager)
 
     with database.transaction() as session:
         function = session.get(models.Function, function_id)
@@ -342,20 +348,14 @@ def test_a_runtime_made_unavailable_is_seen_by_the_next_execution(database, mana
 
 
 def test_a_kept_function_stays_invisible_to_other_projects(database, manager):
-    engine, _, _ = manager
-    function_id = make_function(database, manager, RETURNS_INPUT)
-    invoker = _invoker(database, engine, Gate(engine), [])
-    assert invoker.invoke(CTX, _order(function_id, scope_project=rows.PROJECT)).status == "success"
+    function_id, invoker = _kept(database, manager, scope=rows.PROJECT)
 
     with pytest.raises(exceptions.NotFound):
         invoker.invoke(CTX, _order(function_id, scope_project=rows.OTHER_PROJECT))
 
 
 def test_a_deleted_function_is_not_run_from_what_was_kept(database, manager):
-    engine, _, _ = manager
-    function_id = make_function(database, manager, RETURNS_INPUT)
-    invoker = _invoker(database, engine, Gate(engine), [])
-    assert invoker.invoke(CTX, _order(function_id)).status == "success"
+    function_id, invoker = _kept(database, manager)
 
     with database.transaction() as session:
         session.execute(sa.delete(models.Execution))
