@@ -25,6 +25,11 @@ def server(tmp_path_factory):
     # Sandboxing is what is under test: always the local driver.
     running = qserver.start(
         str(tmp_path_factory.mktemp("sandbox-api")),
+        # One API process: with more, each may be lent a warm worker of its own
+        # (orchestrator.local.leases), so which execution reuses which worker
+        # depends on the process the kernel hands each connection to; the
+        # lending is tested in test_worker_leases.py.
+        api__processes=1,
         engine__orchestrator="local",
         engine__function_service_expiration=2,
         engine__periodic_interval=1,
