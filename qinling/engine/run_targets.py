@@ -61,7 +61,7 @@ class RunTargets:
 
     def alias(self, project: str, name: str) -> Any | None:
         """The alias row (``db.executions``' alias query), if still current."""
-        return self._fresh(("alias", project, name))
+        return self._fresh(_alias_key(project, name))
 
     def _fresh(self, key: tuple) -> Any | None:
         entry = self._entries.get(key)
@@ -88,11 +88,10 @@ class RunTargets:
         def cached(conn: Any, function_id: str, version: int, scope: str | None) -> Any:
             version = version or 0
             row = self.visible(function_id, version, scope)
-            if row is None:
-                generation = self.generation()
-                row = lookup(conn, function_id, version, scope)
-                self.remember(function_id, version, row, generation)
-            return row
+            if row is not None:
+                return row
+            key = (function_id, version)
+            return self._read(key, lambda: lookup(conn, function_id, version, scope))
 
         return cached
 
@@ -101,13 +100,18 @@ class RunTargets:
 
         def cached(conn: Any, project: str, name: str) -> Any:
             row = self.alias(project, name)
-            if row is None:
-                generation = self.generation()
-                row = lookup(conn, project, name)
-                self._keep(("alias", project, name), row, generation)
-            return row
+            if row is not None:
+                return row
+            return self._read(_alias_key(project, name), lambda: lookup(conn, project, name))
 
         return cached
+
+    def _read(self, key: tuple, read: Callable[[], Any]) -> Any:
+        """What ``read`` returns, kept under ``key`` with the generation seen before it read."""
+        generation = self.generation()
+        row = read()
+        self._keep(key, row, generation)
+        return row
 
     def remember(self, function_id: str, version: int, row: Any, generation: int) -> None:
         """Keep ``row``, read after ``generation()`` gave ``generation``."""
@@ -121,3 +125,8 @@ class RunTargets:
             if len(self._entries) >= self._max_entries:
                 del self._entries[next(iter(self._entries))]  # the oldest
             self._entries[key] = entry
+
+
+def _alias_key(project: str, name: str) -> tuple[str, str, str]:
+    """Apart from the (function id, version) keys: a 3-tuple."""
+    return ("alias", project, name)
