@@ -297,7 +297,7 @@ class LocalOrchestrator(base.Orchestrator):
                 pool.generation,
                 package,
                 spare,
-                network=slots.network,  # open while this start counts in slots.starting
+                network=self._network_to_join(slots, spare),
             )
         except BaseException:
             with self._lock:
@@ -306,6 +306,7 @@ class LocalOrchestrator(base.Orchestrator):
                 slots.ready.notify()
             self._spares.replenish()
             raise
+        # None made or taken above (the kernel refused one): this worker's own.
         network = self._launcher.network_of(worker) if slots.network is None else None
         with self._lock:
             slots.starting -= 1
@@ -318,6 +319,31 @@ class LocalOrchestrator(base.Orchestrator):
             raise _Refused("The orchestrator is stopping.")
         LOG.debug("Worker %s started in %.1f ms", worker.name, (worker.init_duration or 0) * 1000)
         return worker
+
+    def _network_to_join(self, slots: Slots, spare: Worker | None) -> int | None:
+        """The network namespace a starting worker is to join; None when it
+        keeps its own (a spare's, which becomes the version's).
+
+        The version's first start makes the namespace before its worker
+        starts, or takes the spare's, so that the starts under way with it
+        join that one rather than each make their own (a burst of cold
+        starts made 64 of them). The descriptor stays open while this start
+        counts in ``slots.starting``.
+        """
+        assert self._launcher is not None
+        if slots.network is None:
+            with slots.making_network:
+                if slots.network is None:
+                    made = (
+                        self._launcher.network_of(spare)
+                        if spare is not None
+                        else self._launcher.new_network()
+                    )
+                    with self._lock:
+                        slots.network = made
+                    if spare is not None:
+                        return None
+        return slots.network
 
     def _release(self, worker: Worker, broken: bool, execution_id: str | None) -> None:
         """``execution_id``: the run it ends here; None for a worker given
@@ -352,21 +378,15 @@ class LocalOrchestrator(base.Orchestrator):
         """Start up to ``count`` workers, several at once: each start mostly
         waits for its worker to import the function, so one at a time would
         leave the cores idle (measured here: 85 workers/s one by one).
-
-        With no worker yet, one starts first: the others then join its
-        network namespace instead of each making one.
-        """
+        They share one network namespace (``_network_to_join``)."""
         pool = self._pools.get(spec.runtime.id)
         reserved = self._reserve_starts(spec, count)
         if not reserved:
             return []
         slots, allowed = reserved
         with futures.ThreadPoolExecutor(min(allowed, _PARALLEL_STARTS)) as starters:
-            starts = [starters.submit(self._scale_up_one, spec, pool, slots)]
-            if slots.network is None:
-                futures.wait(starts)
-            starts += [
-                starters.submit(self._scale_up_one, spec, pool, slots) for _ in range(allowed - 1)
+            starts = [
+                starters.submit(self._scale_up_one, spec, pool, slots) for _ in range(allowed)
             ]
         started, failures = [], []
         for start in starts:

@@ -20,7 +20,7 @@ from typing import Any
 
 from qinling import exceptions
 from qinling.orchestrator import base
-from qinling.orchestrator.local import cgroups, packages, runs, runtimes, zygote_client
+from qinling.orchestrator.local import cgroups, networks, packages, runs, runtimes, zygote_client
 from qinling.orchestrator.local._sandbox import wire
 from qinling.orchestrator.local.settings import Settings
 from qinling.orchestrator.local.worker import Worker
@@ -106,9 +106,9 @@ class Launcher:
     ) -> Worker:
         """A worker running the function, from ``spare`` when given; StartFailed otherwise.
 
-        ``network``: the network namespace of the function version's other
-        workers (``network_of``), which the worker joins instead of making
-        one of its own.
+        ``network``: the network namespace of the function version's workers
+        (``new_network``, or a spare's: ``network_of``), which the worker
+        joins instead of making one of its own.
         """
         started = time.monotonic()
         worker = spare or self.spawn(
@@ -242,6 +242,14 @@ class Launcher:
         worker.load_logs = hello.get("logs", "")
         worker.stdio = worker.read_stdio()
         worker.conn.setblocking(False)  # its calls wait with poll (``wire.exchange``)
+
+    def new_network(self) -> int | None:
+        """A descriptor of a new private network namespace for a function
+        version's workers to join; None when workers have none (no
+        isolation, or egress allowed) or it cannot be made."""
+        if not self.isolate or self.settings.allow_egress:
+            return None
+        return networks.make_private_network()
 
     def network_of(self, worker: Worker) -> int | None:
         """A descriptor of the worker's private network namespace, for the

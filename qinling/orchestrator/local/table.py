@@ -27,10 +27,12 @@ class Slots:
         self.starting = 0
         self.waiting = 0
         self.digest: str | None = None
-        # The network namespace its workers share (a descriptor), once one
-        # has made it; kept while it has workers or starts under way, which
-        # may be passing it on.
+        # The network namespace its workers share (a descriptor), made or
+        # taken from a spare by its first start; kept while it has workers or
+        # starts under way, which may be passing it on.
         self.network: int | None = None
+        # Held by the start that makes it, so that starts together make one.
+        self.making_network = threading.Lock()
 
     def idle(self) -> list[Worker]:
         return [w for w in self.workers if w.state is base.WorkerState.IDLE]

@@ -7,6 +7,7 @@ nothing of it is left on the host afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -71,8 +72,10 @@ def config(tmp_path):
     return conf
 
 
-@pytest.fixture
-def driver(config) -> Iterator[LocalOrchestrator]:
+@contextlib.contextmanager
+def started_driver(config) -> Iterator[LocalOrchestrator]:
+    """A started driver with the python3 pool, stopped after; then nothing
+    of it may be left on the host."""
     orchestrator = LocalOrchestrator(config)
     orchestrator.start()
     try:
@@ -81,6 +84,12 @@ def driver(config) -> Iterator[LocalOrchestrator]:
     finally:
         orchestrator.stop()
     assert_nothing_left(orchestrator)
+
+
+@pytest.fixture
+def driver(config) -> Iterator[LocalOrchestrator]:
+    with started_driver(config) as orchestrator:
+        yield orchestrator
 
 
 def assert_nothing_left(orchestrator: LocalOrchestrator) -> None:

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from tests.functional.sandbox.conftest import execute, requires_isolation
+from tests.functional.sandbox.conftest import execute, requires_isolation, started_driver
 
 pytestmark = requires_isolation
 
@@ -252,7 +252,7 @@ def main(hold=0):
 
 def test_a_functions_workers_share_a_network_namespace_no_other_function_sees(driver, function):
     spec = function(NETWORK_NAMESPACE, concurrency=3)
-    driver.scale_up(spec, 3)  # the first, then two that join its namespace
+    driver.scale_up(spec, 3)  # started together, into the one namespace
     assert len(driver.list_workers(spec.function_id)) == 3
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         seen = list(pool.map(lambda _: execute(driver, spec, {"hold": 0.3}).output, range(3)))
@@ -263,3 +263,19 @@ def test_a_functions_workers_share_a_network_namespace_no_other_function_sees(dr
     driver.delete_function(spec.function_id)
     again = execute(driver, function(NETWORK_NAMESPACE, function_id=spec.function_id)).output
     assert again.startswith("net:[") and again not in (seen[0], other)
+
+
+@pytest.mark.parametrize("spares", [0, 2], ids=["made-by-the-driver", "a-spares"])
+def test_workers_cold_started_together_share_one_network_namespace(config, spares, function):
+    """Executions that arrive together on a function with no worker each get
+    a worker started for it; all of them join one namespace (none makes its
+    own on the way), and it has a loopback that works."""
+    config.set_override("spare_workers", spares, "sandbox")
+    with started_driver(config) as driver:
+        spec = function(NETWORK_NAMESPACE, concurrency=6)
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(lambda _: execute(driver, spec, {"hold": 0.5}), range(6)))
+        assert [r.success for r in results] == [True] * 6, [r.output for r in results]
+        assert len(driver.list_workers(spec.function_id)) == 6
+        seen = {result.output for result in results}
+        assert len(seen) == 1 and seen.pop() != os.readlink("/proc/self/ns/net")
