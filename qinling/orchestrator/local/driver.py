@@ -23,7 +23,7 @@ from oslo_config import cfg
 from qinling import exceptions
 from qinling.orchestrator import base
 from qinling.orchestrator.early_cancels import EarlyCancels
-from qinling.orchestrator.local import cgroups, host, packages, runs, runtimes, spares
+from qinling.orchestrator.local import cgroups, host, networks, packages, runs, runtimes, spares
 from qinling.orchestrator.local.launcher import Launcher
 from qinling.orchestrator.local.leases import Lending, Loan
 from qinling.orchestrator.local.pools import NoPool, Pool, Pools
@@ -63,6 +63,7 @@ class LocalOrchestrator(base.Orchestrator):
         self._warnings: tuple[str, ...] = ()
         self._launcher: Launcher | None = None
         self._spares: spares.SpareKeeper | None = None
+        self._networks: networks.NetworkStock | None = None
         self._cgroups: cgroups.DriverCgroups | None = None
         self._instance_dir: str | None = None
         self._stopped = False
@@ -100,6 +101,10 @@ class LocalOrchestrator(base.Orchestrator):
             driver_cgroups=self._cgroups,
             isolate=isolate,
         )
+        self._networks = networks.NetworkStock(
+            self._launcher.new_network, self.settings.spare_workers
+        )
+        self._networks.start()
         self._spares = spares.SpareKeeper(self._launcher, self.settings.spare_workers)
         self._pools.open(self._definitions, self._instance_dir, self._spares)
         LOG.info(
@@ -116,6 +121,8 @@ class LocalOrchestrator(base.Orchestrator):
             pools = self._pools.close_locked()
         if self._spares is not None:
             self._spares.stop()
+        if self._networks is not None:
+            self._networks.stop()
         self._stop_workers(workers)
         for pool in pools:
             pool.zygote.stop()
@@ -297,7 +304,7 @@ class LocalOrchestrator(base.Orchestrator):
                 pool.generation,
                 package,
                 spare,
-                network=self._network_to_join(slots, spare),
+                network=self._network_to_join(slots),
             )
         except BaseException:
             with self._lock:
@@ -306,7 +313,7 @@ class LocalOrchestrator(base.Orchestrator):
                 slots.ready.notify()
             self._spares.replenish()
             raise
-        # None made or taken above (the kernel refused one): this worker's own.
+        # None taken above (the kernel refused one): this worker's own, if any.
         network = self._launcher.network_of(worker) if slots.network is None else None
         with self._lock:
             slots.starting -= 1
@@ -320,29 +327,21 @@ class LocalOrchestrator(base.Orchestrator):
         LOG.debug("Worker %s started in %.1f ms", worker.name, (worker.init_duration or 0) * 1000)
         return worker
 
-    def _network_to_join(self, slots: Slots, spare: Worker | None) -> int | None:
-        """The network namespace a starting worker is to join; None when it
-        keeps its own (a spare's, which becomes the version's).
-
-        The version's first start makes the namespace before its worker
-        starts, or takes the spare's, so that the starts under way with it
-        join that one rather than each make their own (a burst of cold
-        starts made 64 of them). The descriptor stays open while this start
-        counts in ``slots.starting``.
+    def _network_to_join(self, slots: Slots) -> int | None:
+        """The network namespace a starting worker is to join (``networks``);
+        None where workers have none of their own (egress allowed, no
+        isolation). The version's first start takes it from the stock, so
+        that the starts under way with it join the same one (a burst of 64
+        cold starts made 64 before). The descriptor stays open while this
+        start counts in ``slots.starting``.
         """
-        assert self._launcher is not None
+        assert self._networks is not None
         if slots.network is None:
             with slots.making_network:
                 if slots.network is None:
-                    made = (
-                        self._launcher.network_of(spare)
-                        if spare is not None
-                        else self._launcher.new_network()
-                    )
+                    made = self._networks.take()
                     with self._lock:
                         slots.network = made
-                    if spare is not None:
-                        return None
         return slots.network
 
     def _release(self, worker: Worker, broken: bool, execution_id: str | None) -> None:

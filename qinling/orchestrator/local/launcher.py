@@ -107,8 +107,7 @@ class Launcher:
         """A worker running the function, from ``spare`` when given; StartFailed otherwise.
 
         ``network``: the network namespace of the function version's workers
-        (``new_network``, or a spare's: ``network_of``), which the worker
-        joins instead of making one of its own.
+        (``networks``), which the worker joins instead of making one of its own.
         """
         started = time.monotonic()
         worker = spare or self.spawn(

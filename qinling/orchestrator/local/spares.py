@@ -115,6 +115,7 @@ class SpareKeeper:
                     source.zygote,
                     source.generation,
                     background=True,
+                    own_network=False,  # it joins its function version's (``networks``)
                 )
             except Exception as exc:  # the thread lives on; cold starts then spawn their own
                 LOG.warning("Cannot start a spare worker of runtime %s: %s", source.runtime_id, exc)

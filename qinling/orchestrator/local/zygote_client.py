@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ from typing import Any
 from qinling import exceptions
 from qinling.orchestrator.local import runtimes
 from qinling.orchestrator.local._sandbox import wire
+from qinling.orchestrator.local._sandbox.zygote import MAX_SPAWNS
 
 LOG = logging.getLogger(__name__)
 
@@ -25,6 +27,27 @@ _SANDBOX_PARENT = os.path.dirname(os.path.abspath(__file__))
 _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 
+@dataclasses.dataclass(eq=False)
+class _Spawn:
+    """One worker asked of the zygote, and how that went."""
+
+    plan: dict[str, Any]
+    fds: tuple[int, int]
+    done: bool = False
+    pid: int | None = None
+    pidfd: int | None = None
+    error: exceptions.OrchestratorError | None = None
+
+    def finish(
+        self,
+        *,
+        pid: int | None = None,
+        pidfd: int | None = None,
+        error: exceptions.OrchestratorError | None = None,
+    ) -> None:
+        self.pid, self.pidfd, self.error, self.done = pid, pidfd, error, True
+
+
 class Zygote:
     """Starts the zygote and asks it to fork workers, one request at a time."""
 
@@ -34,7 +57,9 @@ class Zygote:
         self.definition = definition
         self.log_path = log_path
         self.timeout = timeout
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while a request is with the zygote
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Spawn] = []
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
 
@@ -79,25 +104,69 @@ class Zygote:
 
     def spawn(self, plan: dict[str, Any], channel_fd: int, attach_fd: int) -> tuple[int, int]:
         """Fork a worker, given its ends of the channel and attach socket
-        pairs; returns its pid and a pidfd. Raises OrchestratorError."""
+        pairs; returns its pid and a pidfd. Raises OrchestratorError.
+
+        Spawns asked for while the zygote forks others wait, then go in one
+        request, sent by whichever of their threads gets the lock first: the
+        zygote forks them back to back (``_sandbox.zygote.Zygote.spawn_all``).
+        """
+        mine = _Spawn(plan, (channel_fd, attach_fd))
+        with self._queue_lock:
+            self._queue.append(mine)
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                if self._process is not None:
-                    LOG.warning("Zygote of runtime %s died; restarting it", self.definition.name)
-                self._close_locked()
-                self._start_locked()
-            assert self._control is not None
-            try:
-                wire.send(self._control, {"op": "spawn", "plan": plan}, [channel_fd, attach_fd])
-                reply, fds = wire.recv_with_fds(self._control, max_fds=1)
-            except (OSError, ValueError) as exc:
-                self._close_locked()
-                raise exceptions.OrchestratorError(f"The zygote failed: {exc}") from exc
-        if "error" in reply:
-            for fd in fds:
+            while not mine.done:  # else an earlier holder of the lock sent it
+                self._spawn_locked(self._next_batch())
+        if mine.error is not None:
+            raise mine.error
+        assert mine.pid is not None and mine.pidfd is not None
+        return mine.pid, mine.pidfd
+
+    def _next_batch(self) -> list[_Spawn]:
+        with self._queue_lock:
+            batch = self._queue[:MAX_SPAWNS]
+            del self._queue[:MAX_SPAWNS]
+        return batch
+
+    def _spawn_locked(self, batch: list[_Spawn]) -> None:
+        try:
+            reply, pidfds = self._request_locked(batch)
+        except exceptions.OrchestratorError as exc:
+            for spawn in batch:
+                spawn.finish(error=exc)
+            return
+        results = reply.get("spawned")
+        if not isinstance(results, list) or len(results) != len(batch):
+            for fd in pidfds:
                 os.close(fd)
-            raise exceptions.OrchestratorError(f"Cannot start a worker: {reply['error']}")
-        return reply["pid"], fds[0]
+            error = exceptions.OrchestratorError(
+                f"Cannot start a worker: {reply.get('error', 'the zygote answered out of turn')}"
+            )
+            for spawn in batch:
+                spawn.finish(error=error)
+            return
+        given = iter(pidfds)
+        for spawn, result in zip(batch, results, strict=True):
+            if "error" in result:
+                spawn.finish(
+                    error=exceptions.OrchestratorError(f"Cannot start a worker: {result['error']}")
+                )
+            else:
+                spawn.finish(pid=result["pid"], pidfd=next(given))
+
+    def _request_locked(self, batch: list[_Spawn]) -> tuple[dict[str, Any], list[int]]:
+        if self._process is None or self._process.poll() is not None:
+            if self._process is not None:
+                LOG.warning("Zygote of runtime %s died; restarting it", self.definition.name)
+            self._close_locked()
+            self._start_locked()
+        assert self._control is not None
+        request = {"op": "spawn", "plans": [spawn.plan for spawn in batch]}
+        try:
+            wire.send(self._control, request, [fd for spawn in batch for fd in spawn.fds])
+            return wire.recv_with_fds(self._control, max_fds=len(batch))
+        except (OSError, ValueError) as exc:
+            self._close_locked()
+            raise exceptions.OrchestratorError(f"The zygote failed: {exc}") from exc
 
     def stop(self) -> None:
         with self._lock:

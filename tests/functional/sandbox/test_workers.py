@@ -279,3 +279,44 @@ def test_a_run_cancelled_before_it_started_gets_no_worker(driver, function):
     assert (result.success, result.output) == (False, base.CANCELLED_OUTPUT)
     assert driver.list_workers("function-1") == []
     assert execute(driver, spec).output == 1  # a cancel stops one run
+
+
+def test_spawns_asked_for_together_reach_the_zygote_together_and_fail_alone(driver, monkeypatch):
+    """Spawns that queue while the zygote is busy go in one request; the
+    zygote forks them back to back, and one it cannot start fails alone."""
+    pool, launcher = driver._pools.get(PYTHON.id), driver._launcher
+    spares = driver.settings.spare_workers
+    wait_until(lambda: len(driver._spares._spares.get(PYTHON.id, [])) == spares)  # root made
+    requests = []
+    send = pool.zygote._request_locked
+    monkeypatch.setattr(
+        pool.zygote, "_request_locked", lambda batch: requests.append(len(batch)) or send(batch)
+    )
+    plan = launcher._plan
+
+    def another_root_for_the_last(worker, definition):
+        found = plan(worker, definition)
+        return found | {"rootfs": "/elsewhere"} if worker.name == "spare-last" else found
+
+    monkeypatch.setattr(launcher, "_plan", another_root_for_the_last)
+
+    def spawn():
+        return launcher.spawn(PYTHON.id, pool.definition, pool.zygote, pool.generation)
+
+    with concurrent.futures.ThreadPoolExecutor(6) as threads:
+        with pool.zygote._lock:  # busy: the spawns queue
+            started = [threads.submit(spawn) for _ in range(5)]
+            wait_until(lambda: len(pool.zygote._queue) == 5)
+            monkeypatch.setattr(launcher, "_counter", iter(["last"]))
+            refused = threads.submit(spawn)
+            wait_until(lambda: len(pool.zygote._queue) == 6)
+        workers = [start.result() for start in started]
+    with pytest.raises(exceptions.OrchestratorError, match="one root layout"):
+        refused.result()
+    try:
+        assert requests == [6]
+        assert len({worker.pid for worker in workers}) == 5
+        assert all(worker.alive() for worker in workers)
+    finally:
+        for worker in workers:
+            launcher.stop(worker)
