@@ -50,7 +50,7 @@ def make_private_network() -> int | None:
 
 class NetworkStock:
     """Up to ``count`` namespaces from ``make`` kept ready; a thread makes
-    one for each taken. ``make`` returning None (no private networks, or the
+    up for those taken when asked to. ``make`` returning None (no private networks, or the
     kernel refuses) stops the stocking."""
 
     def __init__(self, make: Callable[[], int | None], count: int) -> None:
@@ -72,9 +72,14 @@ class NetworkStock:
         """A namespace of the caller's own (it closes the descriptor)."""
         with self._wake:
             if self._ready:
-                self._wake.notify()
                 return self._ready.pop()
         return self._make()
+
+    def replenish(self) -> None:
+        """Make up for those taken; called once a cold start is done, so
+        that making them does not compete with it (as ``spares``)."""
+        with self._wake:
+            self._wake.notify()
 
     def stop(self) -> None:
         with self._wake:

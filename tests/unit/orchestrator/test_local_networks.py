@@ -43,7 +43,7 @@ def _open(fd: int) -> bool:
     return True
 
 
-def test_keeps_its_count_ready_and_makes_one_for_each_taken() -> None:
+def test_keeps_its_count_ready_and_makes_up_for_those_taken_when_asked() -> None:
     maker = _Maker()
     stock = NetworkStock(maker, 2)
     stock.start()
@@ -51,6 +51,9 @@ def test_keeps_its_count_ready_and_makes_one_for_each_taken() -> None:
         _until(lambda: len(maker.made) == 2)
         first = stock.take()
         assert first in maker.made[:2]
+        time.sleep(0.05)
+        assert len(maker.made) == 2  # not during the cold start that took it
+        stock.replenish()
         _until(lambda: len(maker.made) == 3)
         time.sleep(0.05)
         assert len(maker.made) == 3  # not more than the count
