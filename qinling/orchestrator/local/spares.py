@@ -4,7 +4,9 @@ A cold start then only attaches the function's package to a spare (see
 ``_sandbox.jail``) instead of forking and sandboxing a worker while the
 execution waits. One thread keeps ``count`` spares per runtime pool and
 replaces each one taken. Spares of a replaced or deleted pool are stopped,
-never attached. A spare runs nothing but the sandbox's own code.
+never attached. A spare runs nothing but the sandbox's own code. It makes
+no network namespace: it stays in the host's until its attach brings the
+one of its function version (``networks``), before any function code runs.
 """
 
 from __future__ import annotations

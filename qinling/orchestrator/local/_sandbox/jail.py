@@ -1,16 +1,17 @@
 """Turn a freshly forked process into a sandboxed worker.
 
 Runs as root, as pid 1 of a new PID namespace that the zygote created.
-``enter`` joins the worker's cgroups, unshares new mount, UTS, IPC, cgroup
-and (unless egress is allowed) network namespaces, and works in two phases,
-so that a worker can be started ahead of need (a spare) and given its
-function later:
+``enter`` joins the worker's cgroups, unshares new mount, UTS, IPC and
+cgroup namespaces (and a network namespace where the plan says ``own``;
+the driver normally gives one at attach: ``deferred``), and works in two
+phases, so that a worker can be started ahead of need (a spare) and given
+its function later:
 
 1. Sandbox: finish the private root file system and pivot into it, apply
    rlimits. The driver's package directory is bound read-only at
    ``/.packages``; ``/function`` is empty.
 2. Attach, on the one message the driver sends on fd 5: join the network
-   namespace of the function's other workers if the message carries one,
+   namespace of the function version's workers if the message carries one,
    bind that function's package at ``/function`` (read-only), unmount ``/.packages``,
    remount the root read-only, drop the uid (and with it every capability),
    take the function's environment and hand over to the runtime agent.
@@ -147,8 +148,9 @@ def _await_function() -> tuple[dict[str, Any], list[int]]:
 
 def _join_network(plan: dict[str, Any], fds: list[int]) -> None:
     """A function version's workers share one network namespace, loopback
-    only (the driver sends it with the attach message once one of them has
-    made it): joining costs a system call, making one a fifth of a start."""
+    only, which the driver made (``orchestrator.local.networks``) and sends
+    with the attach message: joining costs a system call, making one a
+    tenth of a start."""
     for fd in fds:
         try:
             sc.setns(fd, sc.CLONE_NEWNET)
