@@ -19,7 +19,6 @@ from qinling.db import executions as db_executions
 from qinling.db.session import Database
 from qinling.engine.client import EngineClient
 from qinling.engine.loader import run_target
-from qinling.engine.run_targets import RunTargets
 from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
@@ -42,9 +41,8 @@ class EngineInvoker:
         self._db = db
         self._engine = engine
         # The function read once for its next executions where the database
-        # says when it changes (``engine.run_targets``).
-        changes = db.spec_changes
-        targets = RunTargets(changes) if changes is not None else None
+        # says when it changes (``db.run_targets``).
+        targets = db.run_targets
         self._lookup = targets.wrap(run_target) if targets else None
         self._alias_lookup = targets.wrap_alias(db_executions.read_alias) if targets else None
 

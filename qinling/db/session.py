@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qinling import exceptions
 from qinling.db import autocommit, spec_changes
 from qinling.db.group_commit import GroupCommit, sqlite_locked
+from qinling.db.run_targets import RunTargets
 from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
@@ -175,8 +176,12 @@ class Database:
         # Moved by every committed change of what running a function reads,
         # where all writers share it (SQLite); None otherwise.
         self.spec_changes = spec_changes.for_url(engine.url.render_as_string(hide_password=False))
+        # The function rows executions read, kept until they change; one
+        # set for every user of this Database (the engine's loader, the API).
+        self.run_targets: RunTargets | None = None
         if self.spec_changes is not None:
             spec_changes.watch(self._sessions, self.spec_changes)
+            self.run_targets = RunTargets(self.spec_changes)
         self._checkpoints = checkpoints
         self._writes_engine = writes
         if writes is not None:

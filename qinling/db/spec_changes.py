@@ -2,7 +2,7 @@
 
 Every sync execution reads its function with its runtime before it runs
 (``records.RUN_QUERY``). An API process may keep what it read
-(``engine.run_targets``) if it learns of every change to those rows: a
+(``db.run_targets``) if it learns of every change to those rows: a
 function, a version, an alias or a runtime created, updated or deleted.
 ``SpecChanges`` is a number that every committed change of them moves,
 shared by all the processes that write the database, and read without a

@@ -19,7 +19,6 @@ from qinling.db.direct import DirectStatement
 from qinling.db.session import Database
 from qinling.engine import credentials, records, specs
 from qinling.engine.counts import ExecutionCounts
-from qinling.engine.run_targets import RunTargets
 from qinling.orchestrator import base
 from qinling.storage import PackageStore
 
@@ -54,8 +53,7 @@ class ExecutionLoader:
         self._storage = storage
         self._credentials = owner_credentials or credentials.load(conf)
         self.counts = ExecutionCounts(db)
-        changes = db.spec_changes
-        self._targets = RunTargets(changes) if changes is not None else None
+        self._targets = db.run_targets
         # The two ways a function is read, through self._targets where they exist.
         self._ordered_target = self._targets.wrap(run_target) if self._targets else run_target
         self._claimed_target = self._targets.wrap(_unscoped) if self._targets else _unscoped

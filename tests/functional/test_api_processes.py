@@ -316,7 +316,7 @@ def test_sync_executions_are_served_by_all_three_processes(host, python):
 
 def test_a_function_changed_through_one_process_runs_changed_in_all(host, python):
     """Each process keeps the function it read for its next executions
-    (SQLite: ``engine.run_targets``): an update through any of them is run
+    (SQLite: ``db.run_targets``): an update through any of them is run
     by all three from the next execution on."""
     function_id = function(host, python, DOUBLE)
     before = doubled(host, function_id, range(30))

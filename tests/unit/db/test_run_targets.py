@@ -3,8 +3,8 @@ from changes, it grows old, or newer rows push it out."""
 
 from __future__ import annotations
 
+from qinling.db.run_targets import RunTargets
 from qinling.db.spec_changes import SpecChanges
-from qinling.engine.run_targets import RunTargets
 
 
 class Clock:
