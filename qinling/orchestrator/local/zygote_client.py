@@ -128,6 +128,19 @@ class Zygote:
         return batch
 
     def _spawn_locked(self, batch: list[_Spawn]) -> None:
+        """Send ``batch`` and give each its answer; none is left waiting,
+        whatever goes wrong (its thread would send an empty request next)."""
+        try:
+            self._spawn_batch_locked(batch)
+        except Exception:  # a malformed answer: each spawn of it fails, below
+            LOG.exception("Zygote of runtime %s: unreadable answer", self.definition.name)
+        finally:
+            lost = exceptions.OrchestratorError("The zygote's answer could not be read.")
+            for spawn in batch:
+                if not spawn.done:
+                    spawn.finish(error=lost)
+
+    def _spawn_batch_locked(self, batch: list[_Spawn]) -> None:
         try:
             reply, pidfds = self._request_locked(batch)
         except exceptions.OrchestratorError as exc:
