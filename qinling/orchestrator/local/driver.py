@@ -23,7 +23,7 @@ from oslo_config import cfg
 from qinling import exceptions
 from qinling.orchestrator import base
 from qinling.orchestrator.early_cancels import EarlyCancels
-from qinling.orchestrator.local import cgroups, host, networks, packages, runs, runtimes, spares
+from qinling.orchestrator.local import cgroups, host, packages, runs, runtimes, spares
 from qinling.orchestrator.local.launcher import Launcher
 from qinling.orchestrator.local.leases import Lending, Loan
 from qinling.orchestrator.local.pools import NoPool, Pool, Pools
@@ -63,7 +63,6 @@ class LocalOrchestrator(base.Orchestrator):
         self._warnings: tuple[str, ...] = ()
         self._launcher: Launcher | None = None
         self._spares: spares.SpareKeeper | None = None
-        self._networks: networks.NetworkStock | None = None
         self._cgroups: cgroups.DriverCgroups | None = None
         self._instance_dir: str | None = None
         self._stopped = False
@@ -101,10 +100,6 @@ class LocalOrchestrator(base.Orchestrator):
             driver_cgroups=self._cgroups,
             isolate=isolate,
         )
-        self._networks = networks.NetworkStock(
-            self._launcher.new_network, self.settings.spare_workers
-        )
-        self._networks.start()
         self._spares = spares.SpareKeeper(self._launcher, self.settings.spare_workers)
         self._pools.open(self._definitions, self._instance_dir, self._spares)
         LOG.info(
@@ -121,8 +116,6 @@ class LocalOrchestrator(base.Orchestrator):
             pools = self._pools.close_locked()
         if self._spares is not None:
             self._spares.stop()
-        if self._networks is not None:
-            self._networks.stop()
         self._stop_workers(workers)
         for pool in pools:
             pool.zygote.stop()
@@ -330,16 +323,16 @@ class LocalOrchestrator(base.Orchestrator):
     def _network_to_join(self, slots: Slots) -> int | None:
         """The network namespace a starting worker is to join (``networks``);
         None where workers have none of their own (egress allowed, no
-        isolation). The version's first start takes it from the stock, so
+        isolation). The version's first start takes a spare one, so
         that the starts under way with it join the same one (a burst of 64
         cold starts made 64 before). The descriptor stays open while this
         start counts in ``slots.starting``.
         """
-        assert self._networks is not None
+        assert self._spares is not None
         if slots.network is None:
             with slots.making_network:
                 if slots.network is None:
-                    made = self._networks.take()
+                    made = self._spares.take_network()
                     with self._lock:
                         slots.network = made
         return slots.network
@@ -422,8 +415,6 @@ class LocalOrchestrator(base.Orchestrator):
         cold start is done: they would compete with it)."""
         if self._spares is not None:
             self._spares.replenish()
-        if self._networks is not None:
-            self._networks.replenish()
 
     def scale_down(self, function_id: str, version: int, count: int) -> int:
         # Workers lent to API processes come back first (idle ones at once).

@@ -242,13 +242,13 @@ class Launcher:
         worker.stdio = worker.read_stdio()
         worker.conn.setblocking(False)  # its calls wait with poll (``wire.exchange``)
 
-    def new_network(self) -> int | None:
+    def new_network(self, *, background: bool = False) -> int | None:
         """A descriptor of a new private network namespace for a function
         version's workers to join; None when workers have none (no
         isolation, or egress allowed) or it cannot be made."""
         if not self.isolate or self.settings.allow_egress:
             return None
-        return networks.make_private_network()
+        return networks.make_private_network(background=background)
 
     def network_of(self, worker: Worker) -> int | None:
         """A descriptor of the worker's private network namespace, for the

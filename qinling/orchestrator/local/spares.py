@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
+from typing import cast
 
 from qinling.orchestrator.local import runtimes, zygote_client
 from qinling.orchestrator.local.launcher import Launcher
@@ -22,6 +24,7 @@ from qinling.orchestrator.local.worker import Worker
 LOG = logging.getLogger(__name__)
 
 RETRY_AFTER = 1.0  # seconds between attempts while spawning fails
+_NETWORK = object()  # what to make next: a network namespace
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -41,6 +44,10 @@ class SpareKeeper:
         self._wake = threading.Condition(threading.Lock())
         self._sources: dict[str, Source] = {}
         self._spares: dict[str, list[Worker]] = {}
+        # Network namespaces for function versions' workers (``networks``);
+        # made while the launcher gives them (it gives none with egress allowed).
+        self._networks: list[int] = []
+        self._making_networks = count > 0
         self._stopped = False
         self._thread: threading.Thread | None = None
 
@@ -81,9 +88,18 @@ class SpareKeeper:
         self._stop_all(doomed)
         return found
 
+    def take_network(self) -> int | None:
+        """A network namespace of the caller's own (it closes the
+        descriptor): a spare one, else one made now; None where workers
+        have none of their own."""
+        with self._wake:
+            if self._networks:
+                return self._networks.pop()
+        return self._launcher.new_network()
+
     def replenish(self) -> None:
-        """Start spares for those taken; called once a cold start is done, so
-        that sandboxing them does not compete with it."""
+        """Make spares (workers, networks) for those taken; called once a
+        cold start is done, so that making them does not compete with it."""
         with self._wake:
             self._wake.notify()
 
@@ -99,39 +115,61 @@ class SpareKeeper:
             doomed = [spare for spares in self._spares.values() for spare in spares]
             self._spares.clear()
             self._sources.clear()
+            for network in self._networks:
+                os.close(network)
+            self._networks.clear()
         self._stop_all(doomed)
 
     def _run(self) -> None:
         while True:
             with self._wake:
-                source = self._wanted_locked()
-                while source is None and not self._stopped:
+                wanted = self._wanted_locked()
+                while wanted is None and not self._stopped:
                     self._wake.wait()
-                    source = self._wanted_locked()
-                if self._stopped or source is None:
+                    wanted = self._wanted_locked()
+                if self._stopped or wanted is None:
                     return
-            try:
-                spare = self._launcher.spawn(
-                    source.runtime_id,
-                    source.definition,
-                    source.zygote,
-                    source.generation,
-                    background=True,
-                    own_network=False,  # it joins its function version's (``networks``)
-                )
-            except Exception as exc:  # the thread lives on; cold starts then spawn their own
-                LOG.warning("Cannot start a spare worker of runtime %s: %s", source.runtime_id, exc)
-                with self._wake:
-                    self._wake.wait(RETRY_AFTER)
-                continue
-            with self._wake:
-                keep = not self._stopped and self._sources.get(source.runtime_id) is source
-                if keep:
-                    self._spares.setdefault(source.runtime_id, []).append(spare)
-            if not keep:
-                self._launcher.stop(spare)
+            if wanted is _NETWORK:
+                self._make_network()
+            else:
+                self._make_spare(cast(Source, wanted))
 
-    def _wanted_locked(self) -> Source | None:
+    def _make_network(self) -> None:
+        made = self._launcher.new_network(background=True)
+        with self._wake:
+            if made is None:
+                self._making_networks = False  # none to make, or the kernel refuses
+            elif self._stopped:
+                os.close(made)
+            else:
+                self._networks.append(made)
+
+    def _make_spare(self, source: Source) -> None:
+        try:
+            spare = self._launcher.spawn(
+                source.runtime_id,
+                source.definition,
+                source.zygote,
+                source.generation,
+                background=True,
+                own_network=False,  # it joins its function version's (``networks``)
+            )
+        except Exception as exc:  # the thread lives on; cold starts then spawn their own
+            LOG.warning("Cannot start a spare worker of runtime %s: %s", source.runtime_id, exc)
+            with self._wake:
+                self._wake.wait(RETRY_AFTER)
+            return
+        with self._wake:
+            keep = not self._stopped and self._sources.get(source.runtime_id) is source
+            if keep:
+                self._spares.setdefault(source.runtime_id, []).append(spare)
+        if not keep:
+            self._launcher.stop(spare)
+
+    def _wanted_locked(self) -> Source | object | None:
+        """What to make next: ``_NETWORK``, a spare of a pool (its source), or nothing."""
+        if self._making_networks and len(self._networks) < self._count:
+            return _NETWORK
         for runtime_id, source in self._sources.items():
             if len(self._spares.get(runtime_id, ())) < self._count:
                 return source
