@@ -108,6 +108,8 @@ class Launcher:
 
         ``network``: the network namespace of the function version's workers
         (``networks``), which the worker joins instead of making one of its own.
+        A spare that cannot take the function (it died while it waited: its
+        zygote did, say) is replaced by a worker spawned for it.
         """
         started = time.monotonic()
         worker = spare or self.spawn(
@@ -115,6 +117,12 @@ class Launcher:
         )
         try:
             self.attach(worker, spec, definition, package, network)
+        except StartFailed as exc:
+            self.stop(worker)
+            if spare is None:
+                raise
+            LOG.warning("Spare worker %s could not start: %s; spawning another", worker.name, exc)
+            return self.start(spec, definition, zygote, generation, package, None, network)
         except BaseException:
             self.stop(worker)
             raise

@@ -320,3 +320,19 @@ def test_spawns_asked_for_together_reach_the_zygote_together_and_fail_alone(driv
     finally:
         for worker in workers:
             launcher.stop(worker)
+
+
+def test_a_zygote_that_died_is_started_again_for_the_next_cold_start(driver, function):
+    """Its spares die with it (their lifeline closes), maybe only as the
+    cold start takes one; the next cold start forks from a new zygote."""
+    zygote = driver._pools.get(PYTHON.id).zygote
+    wait_until(lambda: len(driver._spares._spares.get(PYTHON.id, [])) == 2)
+    died = zygote._process
+    assert died is not None
+    died.kill()
+    died.wait()
+
+    result = execute(driver, function(COUNTER))
+
+    assert result.success and result.output == 1 and result.cold_start, result
+    assert zygote._process is not None and zygote._process.pid != died.pid
