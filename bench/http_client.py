@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import threading
 import time
 import uuid
@@ -36,6 +37,8 @@ class JsonClient:
         if body is not None:
             payload = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
+        if self._dropped():
+            self._conn.close()  # reconnect rather than send into a closing connection
         try:
             try:
                 self._conn.request(method, path, body=payload, headers=sent)
@@ -52,6 +55,18 @@ class JsonClient:
         if data and "json" in (response.getheader("Content-Type") or ""):
             return json.loads(data)
         return data
+
+    def _dropped(self) -> bool:
+        """Whether the server has closed the idle connection (it is readable:
+        at its end, or with bytes nobody asked for). The server closes
+        connections idle for its timeout; a request sent just then is lost
+        with ``RemoteDisconnected`` (seen between the rounds of a scenario)."""
+        sock = self._conn.sock
+        if sock is None:
+            return False
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
 
     def post_multipart(self, path: str, fields: dict[str, str], files: dict[str, bytes]) -> Any:
         boundary = uuid.uuid4().hex
