@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from concurrent import futures
 
@@ -234,3 +235,48 @@ def test_with_one_process_writes_use_the_reads_connections(tmp_path) -> None:
     finally:
         database.dispose()
     assert written_on == [read_on]
+
+
+def test_the_wal_stays_short_while_writes_and_reads_never_pause(tmp_path) -> None:
+    """Under steady traffic a passive checkpoint copies the WAL's pages into
+    the database but the WAL never starts again from its beginning (some
+    reader always uses it), so it grew by every page ever written: 430 MB
+    after 13 s of the bench at 2,000 executions/s. The checkpoint thread
+    has the next writer start it again."""
+    engine = session.create_engine(session.default_url(str(tmp_path)), autocheckpoint=False)
+    models.Base.metadata.create_all(engine)
+    wal = tmp_path / "qinling.sqlite-wal"
+    writes, page = 3000, 4096
+    done = threading.Event()
+
+    def write() -> None:
+        with engine.connect() as connection:
+            for n in range(writes):
+                connection.exec_driver_sql(
+                    "INSERT INTO runtimes (id, name, image, status, is_public, trusted,"
+                    " project_id, created_at)"
+                    " VALUES (?, 'r', 'python3', 'available', 1, 1, 'p', '2026-01-01')",
+                    (f"runtime-{n}",),
+                )
+                connection.commit()
+        done.set()
+
+    def read() -> None:  # readers overlapping one another, as API threads do
+        with engine.connect() as connection:
+            while not done.is_set():
+                connection.exec_driver_sql("SELECT count(*) FROM runtimes").scalar()
+                connection.rollback()
+
+    checkpoints = session.WalCheckpoints(engine, interval=0.01)
+    try:
+        with futures.ThreadPoolExecutor(4) as threads:
+            running = [threads.submit(read) for _ in range(3)] + [threads.submit(write)]
+            for future in running:
+                future.result()
+        size = os.path.getsize(wal)  # before the last connection closes (and removes it)
+    finally:
+        checkpoints.stop()
+        engine.dispose()
+    # Each commit appends its pages (three here): a WAL never started again
+    # holds them all (40 MB for 3,000 commits when this was passive).
+    assert size < writes * page
