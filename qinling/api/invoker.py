@@ -18,7 +18,7 @@ from qinling.context import RequestContext
 from qinling.db import executions as db_executions
 from qinling.db.session import Database
 from qinling.engine.client import EngineClient
-from qinling.engine.loader import run_target
+from qinling.engine.loader import kept_lookups
 from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
@@ -41,10 +41,8 @@ class EngineInvoker:
         self._db = db
         self._engine = engine
         # The function read once for its next executions where the database
-        # says when it changes (``db.run_targets``).
-        targets = db.run_targets
-        self._lookup = targets.wrap(run_target) if targets else None
-        self._alias_lookup = targets.wrap_alias(db_executions.read_alias) if targets else None
+        # says when it changes (``db.run_targets``); else the default lookups.
+        self._lookup, self._alias_lookup = kept_lookups(db)
 
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         started = time.perf_counter()

@@ -54,11 +54,11 @@ class ExecutionLoader:
         self._credentials = owner_credentials or credentials.load(conf)
         self.counts = ExecutionCounts(db)
         self._targets = db.run_targets
-        # The two ways a function is read, through self._targets where they exist.
-        self._ordered_target = self._targets.wrap(run_target) if self._targets else run_target
+        # The ways a function (or alias) is read, through self._targets where they exist.
+        ordered, alias = kept_lookups(db)
+        self._ordered_target = ordered or run_target
+        self._alias = alias or db_executions.read_alias
         self._claimed_target = self._targets.wrap(_unscoped) if self._targets else _unscoped
-        read_alias = db_executions.read_alias
-        self._alias = self._targets.wrap_alias(read_alias) if self._targets else read_alias
 
     def load_claimed(self, order: db_executions.Order, *, claim_host: str | None) -> Claimed:
         """A sync execution to run at once, claimed by ``claim_host``: its
@@ -219,6 +219,18 @@ def _read_target(conn, function_id: str, version: int | None) -> Any:
 
 _RUN = DirectStatement(records.RUN_QUERY)
 _RUN_VERSION = DirectStatement(records.RUN_VERSION_QUERY)
+
+
+def kept_lookups(
+    db: Database,
+) -> tuple[db_executions.Lookup | None, db_executions.AliasLookup | None]:
+    """The lookups of a function (``run_target``) and of an alias that
+    answer from the rows ``db`` keeps (``db.run_targets``); (None, None)
+    where it keeps none, for the caller's own defaults."""
+    targets = db.run_targets
+    if targets is None:
+        return None, None
+    return targets.wrap(run_target), targets.wrap_alias(db_executions.read_alias)
 
 
 def _unscoped(conn, function_id: str, version: int, _scope: str | None) -> Any:

@@ -197,8 +197,8 @@ class LocalOrchestrator(base.Orchestrator):
         finally:
             if loan is None or broken or not self._lend(worker, execution_id, loan):
                 self._release(worker, broken, execution_id)
-            if cold:
-                self._replenish()
+            if cold and self._spares is not None:
+                self._spares.replenish()
 
     def cancel_execution(self, execution_id: str) -> bool:
         lent = self.lending.book.running(execution_id)
@@ -304,7 +304,7 @@ class LocalOrchestrator(base.Orchestrator):
                 slots.starting -= 1
                 slots.forget_network_if_unused()
                 slots.ready.notify()
-            self._replenish()
+            self._spares.replenish()
             raise
         # None taken above (the kernel refused one): this worker's own, if any.
         network = self._launcher.network_of(worker) if slots.network is None else None
@@ -408,13 +408,8 @@ class LocalOrchestrator(base.Orchestrator):
         try:
             return self._start_worker(spec, pool, slots, base.WorkerState.IDLE)
         finally:
-            self._replenish()
-
-    def _replenish(self) -> None:
-        """Make up for the spare workers and networks taken (not before a
-        cold start is done: they would compete with it)."""
-        if self._spares is not None:
-            self._spares.replenish()
+            if self._spares is not None:
+                self._spares.replenish()
 
     def scale_down(self, function_id: str, version: int, count: int) -> int:
         # Workers lent to API processes come back first (idle ones at once).

@@ -12,10 +12,11 @@ one of its function version (``networks``), before any function code runs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import threading
-from typing import cast
+from collections.abc import Callable
 
 from qinling.orchestrator.local import runtimes, zygote_client
 from qinling.orchestrator.local.launcher import Launcher
@@ -24,7 +25,6 @@ from qinling.orchestrator.local.worker import Worker
 LOG = logging.getLogger(__name__)
 
 RETRY_AFTER = 1.0  # seconds between attempts while spawning fails
-_NETWORK = object()  # what to make next: a network namespace
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -123,16 +123,13 @@ class SpareKeeper:
     def _run(self) -> None:
         while True:
             with self._wake:
-                wanted = self._wanted_locked()
-                while wanted is None and not self._stopped:
+                make = self._next_locked()
+                while make is None and not self._stopped:
                     self._wake.wait()
-                    wanted = self._wanted_locked()
-                if self._stopped or wanted is None:
+                    make = self._next_locked()
+                if self._stopped or make is None:
                     return
-            if wanted is _NETWORK:
-                self._make_network()
-            else:
-                self._make_spare(cast(Source, wanted))
+            make()
 
     def _make_network(self) -> None:
         made = self._launcher.new_network(background=True)
@@ -166,13 +163,13 @@ class SpareKeeper:
         if not keep:
             self._launcher.stop(spare)
 
-    def _wanted_locked(self) -> Source | object | None:
-        """What to make next: ``_NETWORK``, a spare of a pool (its source), or nothing."""
+    def _next_locked(self) -> Callable[[], None] | None:
+        """What to make next (a network, then spares pool by pool), or None."""
         if self._making_networks and len(self._networks) < self._count:
-            return _NETWORK
+            return self._make_network
         for runtime_id, source in self._sources.items():
             if len(self._spares.get(runtime_id, ())) < self._count:
-                return source
+                return functools.partial(self._make_spare, source)
         return None
 
     def _stop_all(self, spares: list[Worker]) -> None:

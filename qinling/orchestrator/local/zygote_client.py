@@ -33,10 +33,13 @@ class _Spawn:
 
     plan: dict[str, Any]
     fds: tuple[int, int]
-    done: bool = False
     pid: int | None = None
     pidfd: int | None = None
     error: exceptions.OrchestratorError | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.pidfd is not None or self.error is not None
 
     def finish(
         self,
@@ -45,7 +48,7 @@ class _Spawn:
         pidfd: int | None = None,
         error: exceptions.OrchestratorError | None = None,
     ) -> None:
-        self.pid, self.pidfd, self.error, self.done = pid, pidfd, error, True
+        self.pid, self.pidfd, self.error = pid, pidfd, error
 
 
 class Zygote:
