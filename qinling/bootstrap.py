@@ -197,8 +197,9 @@ def _recording_engine(conf, client: EngineRPCClient) -> tuple[object, Callable[[
 
 def api_process(conf) -> tuple[object, Callable[[], None]]:
     """One of qinling-server's other API processes: everything over the data
-    socket of the engine in qinling-server's own process."""
-    db = Database.from_conf(conf, serving=True)
+    socket of the engine in qinling-server's own process, which also
+    checkpoints the SQLite file for all of them."""
+    db = Database.from_conf(conf, serving=True, checkpoints_here=False)
     store = storage.load(conf)
     client = SocketEngineClient(data_socket_path(conf), sync_margin=conf.api.sync_execution_margin)
     execution_invoker, close_invoker = _data_socket_invoker(

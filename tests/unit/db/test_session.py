@@ -116,14 +116,26 @@ def test_a_serving_process_checkpoints_sqlite_in_its_own_thread(tmp_path) -> Non
     )
 
 
+def _checkpoint_threads() -> int:
+    return sum(thread.name == "wal-checkpoints" for thread in threading.enumerate())
+
+
 def test_only_a_serving_process_turns_sqlite_autocheckpoint_off(tmp_path) -> None:
+    """A serving process leaves checkpoints to a thread: its own, or where
+    it does not checkpoint here, another process's (its commits never do)."""
     conf = qinling_conf.new_config([])
     conf.set_override("state_dir", str(tmp_path))
-    for serving, expected in ((False, 1000), (True, 0)):
-        database = Database.from_conf(conf, serving=serving)
+    before = _checkpoint_threads()
+    for serving, here, expected, threads in (
+        (False, True, 1000, 0),
+        (True, True, 0, 1),
+        (True, False, 0, 0),
+    ):
+        database = Database.from_conf(conf, serving=serving, checkpoints_here=here)
         try:
             with database.engine.connect() as connection:
                 assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == expected
+            assert _checkpoint_threads() - before == threads
         finally:
             database.dispose()
 
