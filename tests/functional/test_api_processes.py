@@ -15,10 +15,12 @@ import dataclasses
 import itertools
 import json
 import os
+import random
 import re
 import shutil
 import signal
 import tempfile
+import time
 
 import pytest
 import requests
@@ -389,6 +391,87 @@ def test_the_whole_api_works_from_every_process(host):
         details=host.details,
     )
     host.check(requests.delete(host.url(f"/v1/runtimes/{kept}"), timeout=TIMEOUT), 204)
+
+
+AROUND_WRITE_AFTER = (
+    "import random, time\n"
+    "def main(**kwargs):\n"
+    "    time.sleep(random.uniform(0.3, 0.7))\n"
+    "    return 'slow'\n"
+)
+SOMETIMES_LATE = (
+    "import random, time\n"
+    "def main(**kwargs):\n"
+    "    time.sleep(1.5 if random.random() < 0.3 else 0.01)\n"
+    "    return 'late?'\n"
+)
+
+
+def test_mixed_load_with_changes_of_every_kind_leaves_nothing_unanswered(host, python):
+    """Sync and async executions on all three processes, runs that end
+    around ``[api] sync_execution_write_after`` (0.5 s: where a run is
+    written as running) or time out, while functions are updated, scaled,
+    detached and executions cancelled. Every request is answered (a hang
+    fails at TIMEOUT), every execution ends, none is left running. (An API
+    process that deadlocked for good showed under a heavier load of this
+    kind; its interleaving has a test of its own in ``engine.pending``'s.)"""
+    fast = function(host, python, DOUBLE)
+    slow = function(host, python, AROUND_WRITE_AFTER)
+    late = function(host, python, SOMETIMES_LATE, timeout=1)
+    until = time.monotonic() + 15
+    sync_rows, async_ids, cancelled, changes = [], [], set(), []
+
+    def load() -> None:
+        session = requests.Session()  # keep-alive: spread over the processes
+        while time.monotonic() < until:
+            pick = random.random()
+            function_id = fast if pick < 0.5 else slow if pick < 0.85 else late
+            sync = pick < 0.75 or pick >= 0.85
+            body = {"function_id": function_id, "sync": sync, "input": {}}
+            response = session.post(host.url("/v1/executions"), json=body, timeout=TIMEOUT)
+            row = host.check(response, 201)
+            if sync:
+                sync_rows.append(row)
+            else:
+                async_ids.append(row["id"])
+
+    def change(session: requests.Session, kind: str) -> None:
+        if kind == "update":
+            url, body = f"/v1/functions/{fast}", {"timeout": random.choice((10, 11))}
+            host.check(session.put(host.url(url), json=body, timeout=TIMEOUT), 200)
+        elif kind == "cancel":
+            victim = async_ids[-1]  # running still, or ended: then deleted
+            got = session.delete(host.url(f"/v1/executions/{victim}"), timeout=TIMEOUT)
+            assert got.status_code in (200, 204), got.text + host.details()
+            cancelled.add(victim)
+        else:
+            target = {"scale_up": fast, "scale_down": slow, "detach": late}[kind]
+            body = {"count": 2} if kind.startswith("scale") else {}
+            url = host.url(f"/v1/functions/{target}/{kind}")
+            host.check(session.post(url, json=body, timeout=TIMEOUT), 202)
+        changes.append(kind)
+
+    def churn() -> None:
+        session = requests.Session()
+        while time.monotonic() < until:
+            kind = random.choice(["update", "scale_up", "scale_down", "detach", "cancel"])
+            if kind != "cancel" or (async_ids and async_ids[-1] not in cancelled):
+                change(session, kind)
+            time.sleep(0.1)
+
+    with concurrent.futures.ThreadPoolExecutor(25) as pool:
+        running = [pool.submit(load) for _ in range(24)] + [pool.submit(churn)]
+        for future in running:
+            future.result()
+
+    assert len(set(changes)) == 5, changes
+    assert {row["status"] for row in sync_rows} <= {"success", "failed"}, host.details()
+    assert {row["function_id"] for row in sync_rows} == {fast, slow, late}
+    # A cancel ends one running (cancelled) or deletes one ended: not looked for.
+    ended = [host.server.wait_final(eid) for eid in async_ids if eid not in cancelled]
+    assert {row["status"] for row in ended} <= {"success", "failed"}, host.details()
+    left = requests.get(host.url("/v1/executions"), params={"status": "running"}, timeout=TIMEOUT)
+    assert host.check(left, 200)["executions"] == [], host.details()
 
 
 def test_a_killed_api_process_is_replaced(host, python):
