@@ -130,11 +130,16 @@ class GroupCommit:
             self._queue.append(entry)
             entry.leads = not self._leading
             self._leading = True
-        if not entry.leads:
-            with GATE.waiting():
-                entry.wait()
-        if not entry.done:
+        if entry.leads:
             self._lead()
+            return entry.outcome()
+        with GATE.waiting():
+            entry.wait()
+            # Handed the lead, it commits before it takes the work gate back:
+            # writers queued behind it may hold what the gate's holder waits
+            # for (an execution's lock in ``engine.pending``: that deadlocked).
+            if not entry.done:
+                self._lead()
         return entry.outcome()
 
     def _lead(self) -> None:

@@ -16,7 +16,6 @@ they are written before they are accepted (at-least-once).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import heapq
@@ -24,14 +23,13 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from qinling.db import executions as db_executions
 from qinling.db.session import Database
 from qinling.engine import records
 from qinling.orchestrator import base
-from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
 
@@ -49,20 +47,6 @@ class Held:
     row: dict[str, Any]
     state: _State = _State.HELD
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-
-
-@contextlib.contextmanager
-def _locked(held: Held) -> Iterator[None]:
-    """``held.lock``, waited for with the work gate let go: the writer thread
-    holds it while its write waits in the group commit, maybe behind a
-    request that needs the gate back (that had deadlocked the process)."""
-    if not held.lock.acquire(blocking=False):
-        with GATE.waiting():
-            held.lock.acquire()
-    try:
-        yield
-    finally:
-        held.lock.release()
 
 
 # The writer thread sleeps at least this long (or a tenth of ``after``): it
@@ -114,7 +98,7 @@ class PendingExecutions:
         """Record how the run ended: the fields recorded (``records.outcome_of``),
         or None when it had ended otherwise meanwhile (a cancel, the reaper)."""
         values = records.ending(result)
-        with _locked(held):
+        with held.lock:
             if held.state is _State.HELD:
                 held.state = _State.ENDED
                 return records.write_ended(self._db, held.row, values)
