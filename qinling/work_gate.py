@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class WorkGate:
@@ -55,6 +55,26 @@ class WorkGate:
             yield
         finally:
             self._take()
+
+    @contextlib.contextmanager
+    def may_let_go(self) -> Iterator[Callable[[], None]]:
+        """For a block that others may come to wait for: it calls what it is
+        given to let the gate go where it waits, and gets the gate back only
+        once it ends, never within. A thread that takes the gate back midway
+        may wait for the gate's new holder while that holder waits for it."""
+        let_go_here = False
+
+        def let_go() -> None:
+            nonlocal let_go_here
+            if not let_go_here and self.held_here():
+                self._give()
+                let_go_here = True
+
+        try:
+            yield let_go
+        finally:
+            if let_go_here:
+                self._take()
 
     def _take(self) -> None:
         self._lock.acquire()

@@ -118,6 +118,12 @@ class GroupCommit:
         with self._lock:
             return len(self._queue)
 
+    @property
+    def leading(self) -> bool:
+        """Whether a writer leads (its batch not committed yet)."""
+        with self._lock:
+            return self._leading
+
     def write(self, work: Callable[[sa.Connection], T], *, one_statement: bool = False) -> T:
         """Run ``work`` in a transaction and return its result once committed.
 
@@ -131,18 +137,22 @@ class GroupCommit:
             entry.leads = not self._leading
             self._leading = True
         if entry.leads:
-            self._lead()
+            # A lead never waits for the work gate: writers queued behind it
+            # may hold what the gate's holder waits for (an execution's lock
+            # in ``engine.pending``: that deadlocked an API process). So a
+            # leader that lets the gate go while another process holds
+            # SQLite's write lock takes it back only once it has committed,
+            # and one handed the lead commits before it takes it back.
+            with GATE.may_let_go() as let_go:
+                self._lead(let_go)
             return entry.outcome()
         with GATE.waiting():
             entry.wait()
-            # Handed the lead, it commits before it takes the work gate back:
-            # writers queued behind it may hold what the gate's holder waits
-            # for (an execution's lock in ``engine.pending``: that deadlocked).
             if not entry.done:
-                self._lead()
+                self._lead(_keep_waiting)
         return entry.outcome()
 
-    def _lead(self) -> None:
+    def _lead(self, let_go: Callable[[], None]) -> None:
         with self._lock:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
@@ -152,7 +162,7 @@ class GroupCommit:
             if self._autocommit and len(batch) == 1 and batch[0].one_statement:
                 _run_alone(self._engine, batch[0])
             else:
-                _commit(self._transaction, batch, self._locked_wait)
+                _commit(self._transaction, batch, self._locked_wait, let_go)
         finally:
             self._pass_the_lead()
             for entry in batch:
@@ -193,6 +203,10 @@ class GroupCommit:
         successor.wake()
 
 
+def _keep_waiting() -> None:
+    """``let_go`` of a leader that does not hold the work gate."""
+
+
 def _run_alone(engine: sa.Engine, entry: _Write) -> None:
     try:
         with autocommit.connection(engine) as conn:
@@ -204,25 +218,30 @@ def _run_alone(engine: sa.Engine, entry: _Write) -> None:
 Transaction = Callable[[], contextlib.AbstractContextManager[sa.Connection]]
 
 
-def _commit(transaction: Transaction, batch: list[_Write], locked_wait: float) -> None:
+def _commit(
+    transaction: Transaction, batch: list[_Write], locked_wait: float, let_go: Callable[[], None]
+) -> None:
     """Run ``batch`` in one transaction; when that fails, each write alone."""
     try:
-        results = _run_batch(transaction, batch, locked_wait)
+        results = _run_batch(transaction, batch, locked_wait, let_go)
     except Exception as err:
         if len(batch) == 1:
             batch[0].error = err
             return
         LOG.debug("A batch of %d writes failed (%s); each runs alone", len(batch), err)
         for entry in batch:
-            _commit(transaction, [entry], locked_wait)
+            _commit(transaction, [entry], locked_wait, let_go)
         return
     for entry, result in zip(batch, results, strict=True):
         entry.result, entry.error = result, None
 
 
-def _run_batch(transaction: Transaction, batch: list[_Write], locked_wait: float) -> list[Any]:
+def _run_batch(
+    transaction: Transaction, batch: list[_Write], locked_wait: float, let_go: Callable[[], None]
+) -> list[Any]:
     """The batch's results, committed; tried again while SQLite's write lock
-    is another connection's, for up to ``locked_wait`` seconds."""
+    is another connection's, for up to ``locked_wait`` seconds, with the work
+    gate let go (``let_go``) so that others of this process run meanwhile."""
     sleep, deadline = FIRST_LOCKED_SLEEP, time.monotonic() + locked_wait
     while True:
         try:
@@ -231,8 +250,8 @@ def _run_batch(transaction: Transaction, batch: list[_Write], locked_wait: float
         except sa.exc.OperationalError as err:
             if not sqlite_locked(err) or time.monotonic() + sleep > deadline:
                 raise
-        with GATE.waiting():  # others of this process may run meanwhile
-            time.sleep(sleep)
+        let_go()
+        time.sleep(sleep)
         sleep = min(sleep * 2, LAST_LOCKED_SLEEP)
 
 

@@ -64,3 +64,34 @@ def test_the_gate_is_given_back_when_the_block_raises() -> None:
         pass
     assert not gate.held_here()
     assert _try_to_take(gate).wait(5)
+
+
+def test_a_block_that_may_let_go_holds_on_until_it_does() -> None:
+    gate = WorkGate()
+    with gate.held():
+        with gate.may_let_go():
+            assert gate.held_here()
+        assert gate.held_here()
+        assert not _try_to_take(gate).wait(0.2)
+
+
+def test_once_let_go_the_gate_is_taken_back_only_when_the_block_ends() -> None:
+    gate = WorkGate()
+    with gate.held():
+        with gate.may_let_go() as let_go:
+            let_go()
+            let_go()  # once is enough: not given twice
+            assert not gate.held_here()
+            assert _try_to_take(gate).wait(5)
+            assert not gate.held_here()
+        assert gate.held_here()
+    assert _try_to_take(gate).wait(5)
+
+
+def test_letting_go_without_holding_does_nothing() -> None:
+    gate = WorkGate()
+    with gate.may_let_go() as let_go:
+        let_go()
+        assert not gate.held_here()
+    assert not gate.held_here()
+    assert _try_to_take(gate).wait(5)

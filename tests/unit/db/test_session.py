@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 
@@ -15,6 +16,7 @@ from qinling import conf as qinling_conf
 from qinling import exceptions
 from qinling.db import models, session
 from qinling.db.session import Database
+from qinling.work_gate import GATE
 from tests import processes
 from tests.unit.db import rows
 
@@ -292,3 +294,53 @@ def test_the_wal_stays_short_while_writes_and_reads_never_pause(tmp_path) -> Non
     # Each commit appends its pages (three here): a WAL never started again
     # holds them all (40 MB for 3,000 commits when this was passive).
     assert size < writes * page
+
+
+def _in_thread(target) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_leader_kept_from_the_lock_commits_without_needing_the_gate_back(
+    tmp_path, served
+) -> None:
+    """Found under load (qinling-server, 3 processes): an API process stopped
+    answering for good. A request led the group commit and let the work gate
+    go while another process held SQLite's write lock. The gate's next holder
+    waited for a lock whose holder's write was queued behind that leader, and
+    the leader needed the gate back before it could try again."""
+    other = _hold_write_lock(str(tmp_path / "qinling.sqlite"))
+    lock = threading.Lock()  # an execution's, in ``engine.pending``
+    gate_taken = threading.Event()
+
+    def leading_request() -> None:
+        with GATE.held():
+            served.write(_insert_runtime("leader"))
+
+    def writer_holding_a_lock() -> None:  # the pending executions' writer thread
+        with lock:
+            served.write(_insert_runtime("queued"))
+
+    def request_waiting_for_the_lock() -> None:
+        with GATE.held():
+            gate_taken.set()
+            with lock:
+                pass
+
+    threads = [_in_thread(leading_request)]
+    processes.wait_for(lambda: served._writes.leading, what="the request to lead")
+    threads.append(_in_thread(writer_holding_a_lock))
+    processes.wait_for(lambda: served._writes.queued == 1, what="the writer to queue")
+    threads.append(_in_thread(request_waiting_for_the_lock))
+    assert gate_taken.wait(30)  # the leader let it go, kept from the lock
+    other.rollback()
+
+    deadline = time.monotonic() + 30
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    other.close()
+    assert not any(thread.is_alive() for thread in threads)
+    with served.transaction() as session_:
+        names = set(session_.scalars(sa.select(models.Runtime.name)))
+    assert names == {"leader", "queued"}
