@@ -11,6 +11,8 @@ from collections.abc import Callable
 from cheroot import makefile, wsgi
 from cheroot import server as cheroot_server
 
+from qinling import gate_watch
+
 LOG = logging.getLogger(__name__)
 
 
@@ -107,6 +109,7 @@ def serve(
     drain_seconds: float = 5.0,
     reuse_port: bool = False,
     on_listening: Callable[[int], None] | None = None,
+    gate_stuck_after: float = 0.0,
 ) -> None:
     """Serve until SIGTERM/SIGINT; then stop accepting, give requests in flight
     (a sync execution holds its request) up to ``drain_seconds`` to finish, and
@@ -114,6 +117,7 @@ def serve(
 
     ``reuse_port``: several processes listen on the port and the kernel
     spreads connections over them. ``on_listening`` gets the bound port.
+    ``gate_stuck_after``: see ``gate_watch`` (0: not watched).
     """
     server = wsgi.Server(
         (host, port),
@@ -141,11 +145,15 @@ def serve(
     signal.signal(signal.SIGINT, request_stop)
     server.prepare()
     LOG.info("Qinling API listening on http://%s:%s", host, server.bind_addr[1])
+    unwatched = threading.Event()
+    if gate_stuck_after > 0:
+        gate_watch.watch(unwatched, gate_stuck_after)
     try:
         if on_listening is not None:
             on_listening(server.bind_addr[1])
         server.serve()
     finally:
+        unwatched.set()
         for stop in on_stop:
             try:
                 stop()
@@ -172,4 +180,5 @@ def serve_api(
         drain_seconds=conf.engine.graceful_shutdown_timeout,
         reuse_port=reuse_port,
         on_listening=on_listening,
+        gate_stuck_after=conf.api.gate_stuck_after,
     )

@@ -27,6 +27,12 @@ class WorkGate:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._takes = 0  # moved by every taking (``gate_watch``)
+
+    @property
+    def turn(self) -> tuple[int, bool]:
+        """How many times the gate was taken so far, and whether it is held now."""
+        return self._takes, self._lock.locked()
 
     def held_here(self) -> bool:
         """Whether the calling thread holds the gate."""
@@ -78,6 +84,7 @@ class WorkGate:
 
     def _take(self) -> None:
         self._lock.acquire()
+        self._takes += 1
         self._local.held = True
 
     def _give(self) -> None:

@@ -85,6 +85,16 @@ OPTS = [
         "holding it dies nothing of it is recorded (its caller's request "
         "fails). 0 writes every synchronous execution before it starts.",
     ),
+    cfg.FloatOpt(
+        "gate_stuck_after",
+        default=30.0,
+        min=0,
+        help="Seconds after which an API process logs every thread's stack, at "
+        "ERROR, when one request has held its work gate all along (it holds it "
+        "only while running Python between two waits: milliseconds). Such a "
+        "process is almost surely deadlocked and answers no more execution "
+        "requests. 0: not watched.",
+    ),
 ]
 
 
