@@ -446,10 +446,10 @@ class LocalOrchestrator(base.Orchestrator):
                 launcher.stop(worker)
             except Exception:  # one bad worker must not block the others
                 LOG.exception("Could not stop worker %s", worker.name)
-        with self._lock:
-            free = self._table.discardable_packages()
-        for digest in free:
-            launcher.packages.discard(digest)
+        with self._lock:  # set aside where found unused: a start may need it next
+            aside = [launcher.packages.set_aside(d) for d in self._table.discardable_packages()]
+        for path in aside:
+            launcher.packages.remove(path)
 
 
 def _check_memory(spec: base.FunctionSpec, pool: Pool) -> None:

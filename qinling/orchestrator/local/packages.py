@@ -15,6 +15,7 @@ import shutil
 import stat
 import tempfile
 import threading
+import uuid
 import zipfile
 
 from qinling import exceptions
@@ -125,7 +126,30 @@ class PackageCache:
         return directory
 
     def discard(self, digest: str) -> None:
-        shutil.rmtree(self.path(digest), ignore_errors=True)
+        self.remove(self.set_aside(digest))
+
+    def set_aside(self, digest: str) -> str | None:
+        """Take the package out of use at once (a rename); the path to
+        ``remove`` then, or None when it was not extracted.
+
+        The driver sets a package aside in the same critical section that
+        found it unused: a start that comes to need it afterwards extracts it
+        anew. Deleting it there instead, or deleting it later in place, raced
+        with such a start (its worker's mount of it failed: "sandbox setup
+        failed: FileNotFoundError", seen under detach and scale churn).
+        """
+        aside = os.path.join(self.root, f".discarded-{uuid.uuid4().hex}")
+        try:
+            os.rename(self.path(digest), aside)
+        except FileNotFoundError:
+            return None
+        return aside
+
+    @staticmethod
+    def remove(aside: str | None) -> None:
+        """Delete what ``set_aside`` set aside (outside any lock: it may be large)."""
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
 
 
 def _safe_name(digest: str) -> str:

@@ -91,3 +91,29 @@ def test_a_failed_extraction_leaves_nothing(tmp_path):
     with pytest.raises(packages.PackageError):
         cache.prepare(path, "d1")
     assert os.listdir(cache.root) == []
+
+
+def test_a_package_set_aside_is_extracted_anew_by_its_next_user(tmp_path):
+    """The driver sets an unused package aside where it finds it unused; a
+    start that needs it afterwards gets it back, while the old copy is
+    deleted apart (deleting it in place raced with such a start)."""
+    cache = packages.PackageCache(str(tmp_path / "cache"), max_bytes=1 << 20, max_files=10)
+    os.makedirs(cache.root)
+    path = _zip(tmp_path / "p.zip", [("main.py", "x = 1")])
+    directory = cache.prepare(path, "sha256:abc")
+
+    aside = cache.set_aside("sha256:abc")
+    assert not os.path.exists(directory)
+    assert cache.prepare(path, "sha256:abc") == directory  # the next start's
+    assert os.listdir(directory) == ["main.py"]
+    cache.remove(aside)
+    assert os.listdir(directory) == ["main.py"]
+    assert sorted(os.listdir(cache.root)) == [os.path.basename(directory)]
+
+
+def test_setting_aside_a_package_never_extracted_does_nothing(tmp_path):
+    cache = packages.PackageCache(str(tmp_path / "cache"), max_bytes=1 << 20, max_files=10)
+    os.makedirs(cache.root)
+    assert cache.set_aside("sha256:none") is None
+    cache.remove(None)
+    assert os.listdir(cache.root) == []
