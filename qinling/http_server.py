@@ -8,10 +8,11 @@ import signal
 import threading
 from collections.abc import Callable
 
-from cheroot import makefile, wsgi
 from cheroot import server as cheroot_server
+from cheroot import wsgi
 
 from qinling import gate_watch
+from qinling.socket_stream import SocketReader, SocketWriter
 
 LOG = logging.getLogger(__name__)
 
@@ -24,23 +25,6 @@ LOG = logging.getLogger(__name__)
 KEEP_ALIVE_WAIT = 0.002
 KEEP_ALIVE_SLICE = 0.02
 KEEP_ALIVE_PARK = 1.0
-# A response's bytes are held until it is complete or this large.
-RESPONSE_BUFFER = 64 * 1024
-
-
-class _ResponseWriter(makefile.StreamWriter):
-    """cheroot sends a response's headers and each body chunk as they are
-    written: two sends (each after a poll) for every JSON response. This
-    holds them until the response is complete (``flush``) or large."""
-
-    def write(self, data, *args, **kwargs):
-        self._checkClosed()
-        with self._write_lock:
-            self._write_buf.extend(data)
-            if len(self._write_buf) >= RESPONSE_BUFFER:
-                self._flush_unlocked()
-        self.bytes_written += len(data)
-        return len(data)
 
 
 class _KeepServingConnection(cheroot_server.HTTPConnection):
@@ -54,9 +38,9 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
     requests back to back (an SDK, a benchmark, a workflow engine) skips them.
     """
 
-    def __init__(self, server, sock, makefile=makefile.MakeFile) -> None:
-        super().__init__(server, sock, makefile)
-        self.wfile = _ResponseWriter(sock, "wb", self.wbufsize)
+    def __init__(self, server, sock, _makefile=None) -> None:
+        # cheroot's makefile is for TLS adapters too; ``serve`` sets none.
+        super().__init__(server, sock, _socket_stream)
 
     def communicate(self) -> bool:
         while True:
@@ -97,6 +81,11 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
         if not server.ready or server.requests.qsize:
             return False
         return parked == 0.0 or (parked < KEEP_ALIVE_PARK and server.requests.idle > 0)
+
+
+def _socket_stream(sock, mode: str, _bufsize: int):
+    """cheroot's ``makefile``: a connection's reader or writer (``socket_stream``)."""
+    return SocketReader(sock) if "r" in mode else SocketWriter(sock)
 
 
 def serve(

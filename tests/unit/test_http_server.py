@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,10 @@ from qinling import http_server
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/stream":
         return stream(start_response)
+    if environ["PATH_INFO"] == "/echo":
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
     if environ["PATH_INFO"] == "/thread":
         body = str(threading.get_ident()).encode()
         start_response("200 OK", [("Content-Length", str(len(body)))])
@@ -141,3 +146,46 @@ def test_a_large_response_is_sent_as_it_is_written(server):
     finally:
         connection.close()
     assert (first, rest) == (b"a" * (200 * 1024), b"b" * (100 * 1024))
+
+
+def _responses(sock: socket.socket, count: int) -> list[bytes]:
+    """The bodies of ``count`` responses (200, with a Content-Length) read off ``sock``."""
+    stream = sock.makefile("rb")
+    bodies = []
+    for _ in range(count):
+        assert stream.readline().startswith(b"HTTP/1.1 200 ")
+        headers = {}
+        while (line := stream.readline()) != b"\r\n":
+            name, _, value = line.decode().partition(":")
+            headers[name.lower()] = value.strip()
+        bodies.append(stream.read(int(headers["content-length"])))
+    return bodies
+
+
+def test_requests_sent_together_with_their_bodies_are_each_answered(server):
+    """Pipelined requests: what is read past one request is the next one's."""
+    port, _ = server
+    requests = (
+        b"".join(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            for body in (b'{"n": 1}', b"", b"x" * 100_000)
+        )
+        + b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(requests)
+        bodies = _responses(sock, 4)
+    assert bodies == [b'{"n": 1}', b"", b"x" * 100_000, b"GET /last"]
+
+
+def test_a_chunked_request_body_is_read_whole(server):
+    port, _ = server
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n7\r\n, again\r\n0\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        for part in (request[:20], request[20:61], request[61:]):  # as a slow client
+            sock.sendall(part)
+            time.sleep(0.01)
+        assert _responses(sock, 1) == [b"hello, again"]
