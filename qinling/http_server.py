@@ -12,7 +12,7 @@ from cheroot import server as cheroot_server
 from cheroot import wsgi
 
 from qinling import gate_watch
-from qinling.socket_stream import SocketReader, SocketWriter
+from qinling.socket_stream import SocketReader, SocketWriter, kernel_timeout
 
 LOG = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
 
     def __init__(self, server, sock, _makefile=None) -> None:
         # cheroot's makefile is for TLS adapters too; ``serve`` sets none.
+        kernel_timeout(sock)
         super().__init__(server, sock, _socket_stream)
 
     def communicate(self) -> bool:

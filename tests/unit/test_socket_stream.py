@@ -15,6 +15,7 @@ from qinling.socket_stream import SocketReader, SocketWriter
 def pair():
     ours, peer = socket.socketpair()
     ours.settimeout(5)
+    socket_stream.kernel_timeout(ours)
     try:
         yield ours, peer
     finally:
@@ -98,11 +99,24 @@ def test_iteration_gives_lines(pair):
     assert list(SocketReader(ours)) == [b"1\n", b"2\n"]
 
 
-def test_the_socket_timeout_reaches_the_caller(pair):
+def test_the_socket_is_made_blocking_with_its_timeout_kept_by_the_kernel(pair):
     ours, _peer = pair
     ours.settimeout(0.05)
-    with pytest.raises(TimeoutError):
+    socket_stream.kernel_timeout(ours)
+    assert ours.gettimeout() is None
+    with pytest.raises(TimeoutError, match="timed out"):
         SocketReader(ours).readline()
+
+
+def test_a_send_the_peer_does_not_take_times_out(pair):
+    ours, _peer = pair  # the peer reads nothing: the socket's buffers fill up
+    ours.settimeout(0.05)
+    socket_stream.kernel_timeout(ours)
+    writer = SocketWriter(ours)
+    writer.write(b"x" * socket_stream.RESPONSE_BUFFER)  # sent at once, in part
+    with pytest.raises(TimeoutError, match="timed out"):
+        for _ in range(100):
+            writer.write(b"x" * socket_stream.RESPONSE_BUFFER)
 
 
 def test_writes_are_sent_together_when_flushed(pair):
