@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     figures: list[Figure] = []
     failures = []
+    speed_at_start = machine.speed()
     try:
         for name in names:
             machine.wait_until_quiet()
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name} done in {time.monotonic() - began:.0f} s", flush=True)
     finally:
         processes.stop_all()
-    described = machine.describe()
+    described = machine.describe() | {"speed": {"start": speed_at_start, "end": machine.speed()}}
     stem = "results" if "all" in args.scenarios else "-".join(names)
     report.write(figures, described, command, started, stem)
     print(report.text(figures, described, command))

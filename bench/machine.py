@@ -19,6 +19,60 @@ def describe() -> dict[str, object]:
     }
 
 
+# A fixed amount of work, timed at the start and the end of a run (``speed``).
+SPEED_LOOP = 1_000_000
+SPEED_ROUND_TRIPS = 2_000
+
+
+def speed() -> dict[str, float]:
+    """How fast the machine runs at the moment, for comparing runs.
+
+    These VMs change speed by the hour, by up to two times, and wake-ups
+    (what a server's request does several times) change most. So: the best
+    of three times of a fixed Python loop (ms), and the median round trip
+    between two processes over pipes (us).
+    """
+    return {"python_loop_ms": _loop_ms(), "round_trip_us": _round_trip_us()}
+
+
+def _loop_ms() -> float:
+    best = float("inf")
+    for _ in range(3):
+        began = time.perf_counter()
+        total = 0
+        for number in range(SPEED_LOOP):
+            total += number
+        best = min(best, time.perf_counter() - began)
+    return round(best * 1000, 1)
+
+
+def _round_trip_us() -> float:
+    """One byte to a child process and back, over two pipes."""
+    child_reads, parent_writes = os.pipe()
+    parent_reads, child_writes = os.pipe()
+    child = os.fork()
+    if child == 0:  # echoes every byte until the pipe closes
+        os.close(parent_writes)
+        os.close(parent_reads)
+        while os.read(child_reads, 1):
+            os.write(child_writes, b".")
+        os._exit(0)
+    os.close(child_reads)
+    os.close(child_writes)
+    samples = []
+    try:
+        for _ in range(SPEED_ROUND_TRIPS):
+            began = time.perf_counter()
+            os.write(parent_writes, b".")
+            os.read(parent_reads, 1)
+            samples.append(time.perf_counter() - began)
+    finally:
+        os.close(parent_writes)
+        os.close(parent_reads)
+        os.waitpid(child, 0)
+    return round(sorted(samples)[len(samples) // 2] * 1_000_000, 1)
+
+
 def _cpu_model() -> str:
     with open("/proc/cpuinfo") as f:
         for line in f:

@@ -90,6 +90,7 @@ def markdown(figures: Sequence[Figure], machine: dict, command: str, started: st
         f"Machine: {machine['host']}: {machine['cores']} cores ({machine['cpu']}), "
         f"{machine['memory_mib']} MiB, kernel {machine['kernel']}, Python {machine['python']}.",
         "",
+        *_speed_lines(machine.get("speed")),
         f"Command: `{command}` (from the repository root). Ratios are Qinling / peer of the "
         "headline (rate, or p50).",
         "",
@@ -103,6 +104,20 @@ def markdown(figures: Sequence[Figure], machine: dict, command: str, started: st
     notes = {f"{f.scenario}: {f.note}" for f in figures if f.note}
     out += ["", "## Notes", "", *[f"- {note}" for note in sorted(notes)]]
     return "\n".join(out) + "\n"
+
+
+def _speed_lines(speed: dict | None) -> list[str]:
+    if not speed:
+        return []
+    start, end = speed["start"], speed["end"]
+    return [
+        f"Speed at the start and at the end of the run: a fixed Python loop "
+        f"{start['python_loop_ms']:g} and {end['python_loop_ms']:g} ms, a round trip between "
+        f"two processes over pipes {start['round_trip_us']:g} and {end['round_trip_us']:g} us "
+        "(`bench/machine.py`: `speed`). This VM's speed changes by the hour, by up to two "
+        "times: compare runs by their ratios to the peers, not by raw figures.",
+        "",
+    ]
 
 
 def text(figures: Sequence[Figure], machine: dict, command: str) -> str:
