@@ -39,17 +39,17 @@ def kernel_timeout(sock: socket.socket) -> None:
     sock.settimeout(None)
     if timeout:
         seconds = int(timeout)
-        value = struct.pack("ll", seconds, int((timeout - seconds) * 1_000_000))
+        # A struct timeval; never zero, which would mean no timeout at all.
+        micros = max(int((timeout - seconds) * 1_000_000), 0 if seconds else 1)
+        value = struct.pack("ll", seconds, micros)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
-def _timed_out(err: BlockingIOError) -> TimeoutError:
+def _timed_out() -> TimeoutError:
     # What Python raises where it applies the timeout: cheroot answers it
     # with 408 in a request and closes quietly between requests.
-    timeout = TimeoutError("timed out")
-    timeout.__cause__ = err
-    return timeout
+    return TimeoutError("timed out")
 
 
 class SocketReader:
@@ -130,7 +130,7 @@ class SocketReader:
         try:
             return self._sock.recv(size)
         except BlockingIOError as err:
-            raise _timed_out(err) from err
+            raise _timed_out() from err
 
     def _read_to_end(self) -> bytes:
         chunks = [self._buf[self._pos :]]
@@ -166,7 +166,7 @@ class SocketWriter:
             try:
                 self._sock.sendall(self._buf)
             except BlockingIOError as err:
-                raise _timed_out(err) from err
+                raise _timed_out() from err
             finally:
                 self._buf.clear()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 
 import pytest
@@ -154,3 +155,11 @@ def test_a_failed_send_leaves_nothing_to_send_again(pair):
     with pytest.raises(OSError):
         writer.flush()
     writer.flush()  # nothing held: no second error
+
+
+def test_a_timeout_under_a_microsecond_is_still_a_timeout(pair):
+    ours, _peer = pair
+    ours.settimeout(1e-7)  # a zero timeval would mean no timeout at all
+    socket_stream.kernel_timeout(ours)
+    value = ours.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16)
+    assert struct.unpack("ll", value) != (0, 0)  # the kernel rounds it up to its tick
