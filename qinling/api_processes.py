@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 
+from qinling.connection_share import SLOT_ENV
+
 LOG = logging.getLogger(__name__)
 
 CHILD_MODULE = "qinling.cmd.api_process"
@@ -44,7 +46,8 @@ class ApiProcesses:
         threading.Thread(target=self._watch, name="api-processes", daemon=True).start()
 
     def _spawn(self, slot: int) -> None:
-        env = dict(os.environ, **{PARENT_ENV: str(os.getpid())})
+        # Slot 0 of the connection counts is this process's own.
+        env = dict(os.environ, **{PARENT_ENV: str(os.getpid()), SLOT_ENV: str(slot + 1)})
         proc = subprocess.Popen([sys.executable, "-m", CHILD_MODULE, *self._argv], env=env)
         self._procs[slot], self._started_at[slot] = proc, time.monotonic()
         LOG.info("API process %d started (pid %d)", slot + 1, proc.pid)

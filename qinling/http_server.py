@@ -12,6 +12,7 @@ from cheroot import server as cheroot_server
 from cheroot import wsgi
 
 from qinling import gate_watch
+from qinling.connection_share import ConnectionShare
 from qinling.socket_stream import SocketReader, SocketWriter, kernel_timeout
 
 LOG = logging.getLogger(__name__)
@@ -25,6 +26,16 @@ LOG = logging.getLogger(__name__)
 KEEP_ALIVE_WAIT = 0.002
 KEEP_ALIVE_SLICE = 0.02
 KEEP_ALIVE_PARK = 1.0
+
+
+class _SheddingRequest(cheroot_server.HTTPRequest):
+    """A request whose answer closes its connection while this process
+    holds more than its share of the port's connections (``connection_share``)."""
+
+    def send_headers(self) -> None:
+        if not self.close_connection and self.conn.leaves_share():
+            self.close_connection = True  # cheroot says so: "Connection: close"
+        super().send_headers()
 
 
 class _KeepServingConnection(cheroot_server.HTTPConnection):
@@ -42,6 +53,26 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
         # cheroot's makefile is for TLS adapters too; ``serve`` sets none.
         kernel_timeout(sock)
         super().__init__(server, sock, _socket_stream)
+        self._counted_in: ConnectionShare | None = getattr(server, "share", None)
+        self._shed = False
+        if self._counted_in is not None:
+            self._counted_in.opened()
+
+    RequestHandlerClass = _SheddingRequest
+
+    def leaves_share(self) -> bool:
+        """Whether to close after this response, to even the connections out."""
+        share = self._counted_in
+        self._shed = self._shed or (share is not None and share.shed())
+        return self._shed
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            share, self._counted_in = getattr(self, "_counted_in", None), None
+            if share is not None:
+                share.closed(shed=self._shed)
 
     def communicate(self) -> bool:
         while True:
@@ -100,14 +131,16 @@ def serve(
     reuse_port: bool = False,
     on_listening: Callable[[int], None] | None = None,
     gate_stuck_after: float = 0.0,
+    share: ConnectionShare | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT; then stop accepting, give requests in flight
     (a sync execution holds its request) up to ``drain_seconds`` to finish, and
     run ``on_stop``.
 
     ``reuse_port``: several processes listen on the port and the kernel
-    spreads connections over them. ``on_listening`` gets the bound port.
-    ``gate_stuck_after``: see ``gate_watch`` (0: not watched).
+    spreads connections over them; ``share`` evens them out. ``on_listening``
+    gets the bound port. ``gate_stuck_after``: see ``gate_watch`` (0: not
+    watched).
     """
     server = wsgi.Server(
         (host, port),
@@ -119,6 +152,7 @@ def serve(
     )
     server.shutdown_timeout = drain_seconds
     server.ConnectionClass = _KeepServingConnection
+    server.share = share  # read by each connection
     stop_requested = threading.Event()
 
     def request_stop(signum, _frame) -> None:
@@ -158,6 +192,7 @@ def serve_api(
     on_stop: tuple[Callable[[], None], ...] = (),
     reuse_port: bool = False,
     on_listening: Callable[[int], None] | None = None,
+    share: ConnectionShare | None = None,
 ) -> None:
     """``serve`` on ``[api] host``/``port`` with ``[api] api_workers`` threads,
     draining for up to ``[engine] graceful_shutdown_timeout``."""
@@ -171,4 +206,5 @@ def serve_api(
         reuse_port=reuse_port,
         on_listening=on_listening,
         gate_stuck_after=conf.api.gate_stuck_after,
+        share=share,
     )

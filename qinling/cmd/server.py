@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from qinling import api_processes, bootstrap, exceptions, http_server
+from qinling.connection_share import ConnectionShare
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,8 +21,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"qinling-server: {err.message}")
     on_stop = (parts.close,)
     on_listening = None
+    share = None
     several = conf.api.processes > 1
     if several:
+        share = ConnectionShare.create(conf.state_dir, conf.api.processes)
         others = api_processes.ApiProcesses(
             argv,
             conf.api.processes - 1,
@@ -30,7 +33,12 @@ def main(argv: list[str] | None = None) -> None:
         )
         on_listening, on_stop = others.start, (others.stop, parts.close)
     http_server.serve_api(
-        parts.app, conf, on_stop=on_stop, reuse_port=several, on_listening=on_listening
+        parts.app,
+        conf,
+        on_stop=on_stop,
+        reuse_port=several,
+        on_listening=on_listening,
+        share=share,
     )
 
 

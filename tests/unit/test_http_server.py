@@ -12,6 +12,9 @@ import time
 
 import pytest
 
+from qinling import connection_share
+from qinling.connection_share import ConnectionShare
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER = """
 import sys
@@ -43,21 +46,46 @@ def stream(start_response):
 def listening(port):
     print(port, flush=True)
 
+import os
+from qinling.connection_share import ConnectionShare
+share = ConnectionShare(os.environ["SHARE"], 2, 0) if "SHARE" in os.environ else None
 http_server.serve(app, "127.0.0.1", 0, threads=64, on_listening=listening,
-                  on_stop=(lambda: print("stopped", flush=True),))
+                  on_stop=(lambda: print("stopped", flush=True),), share=share)
 """
+
+
+def _start(env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", SERVER],
+        cwd=ROOT,
+        env=None if env is None else dict(os.environ, **env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture
 def server():
     """(its port, the process) of a server serving a WSGI app that echoes the request line."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    yield from _serving(_start())
+
+
+@pytest.fixture
+def sharing_server(tmp_path):
+    """(its port, the process, the other process's view) of a server that is
+    one of two sharing connections (``connection_share``)."""
+    ConnectionShare.create(str(tmp_path), 2).close()  # the server's slot: 0
+    path = os.path.join(tmp_path, connection_share.FILE_NAME)
+    other = ConnectionShare(path, 2, 1)
+    try:
+        for port, process in _serving(_start({"SHARE": path})):
+            yield port, process, other
+    finally:
+        other.close()
+
+
+def _serving(process: subprocess.Popen):
     try:
         yield int(process.stdout.readline()), process
     finally:
@@ -189,3 +217,28 @@ def test_a_chunked_request_body_is_read_whole(server):
             sock.sendall(part)
             time.sleep(0.01)
         assert _responses(sock, 1) == [b"hello, again"]
+
+
+def _connection_header(connection: http.client.HTTPConnection) -> str | None:
+    connection.request("GET", "/thread")
+    response = connection.getresponse()
+    response.read()
+    return response.getheader("Connection")
+
+
+def test_a_process_holding_more_than_its_share_of_connections_closes_one(sharing_server):
+    port, _, other = sharing_server
+    for _ in range(4):
+        other.opened()  # the other process holds 4
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(4)]
+    try:
+        # 4 and 4: an even split, every connection kept.
+        assert [_connection_header(c) for c in connections] == [None] * 4
+        for _ in range(4):
+            other.closed()
+        # 4 of 4: over its share (2, and one more): the next answer closes its connection.
+        assert _connection_header(connections[0]) == "close"
+        assert _connection_header(connections[1]) is None  # 3 of 3 now
+    finally:
+        for connection in connections:
+            connection.close()
