@@ -14,17 +14,20 @@ import contextlib
 import dataclasses
 import itertools
 import json
+import math
 import os
 import random
 import re
 import shutil
 import signal
+import struct
 import tempfile
 import time
 
 import pytest
 import requests
 
+from qinling import connection_share
 from qinling.orchestrator.local import cgroups
 from tests import processes
 from tests.functional import server as qserver
@@ -474,6 +477,26 @@ def test_mixed_load_with_changes_of_every_kind_leaves_nothing_unanswered(host, p
     assert odd == [], f"{odd}{host.details()}"
     left = requests.get(host.url("/v1/executions"), params={"status": "running"}, timeout=TIMEOUT)
     assert host.check(left, 200)["executions"] == [], host.details()
+
+
+def test_keep_alive_connections_are_evened_out_over_the_processes(host):
+    """The kernel places connections by a hash; a process holding more than
+    its share closes some (``Connection: close``), and they land anew."""
+    sessions = [requests.Session() for _ in range(30)]
+    try:
+        for _ in range(6):
+            for session in sessions:  # a session connects again where it was closed
+                response = session.get(host.url("/v1/runtimes"), timeout=TIMEOUT)
+                host.check(response, 200)
+        path = os.path.join(host.tmp_dir, connection_share.FILE_NAME)
+        with open(path, "rb") as f:
+            counts = struct.unpack("3i", f.read(12))
+    finally:
+        for session in sessions:
+            session.close()
+    total = sum(counts)
+    assert total >= 25, counts  # the sessions' connections, but those closed last
+    assert max(counts) <= math.ceil(total / 3) + 2, counts
 
 
 def test_a_killed_api_process_is_replaced(host, python):
