@@ -74,7 +74,8 @@ class ConnectionShare:
         """A connection closed; ``shed``: one that ``shed`` let go."""
         with self._lock:
             self._held -= 1
-            self._leaving -= shed
+            if shed:
+                self._leaving -= 1
             self._publish()
 
     def over_share(self) -> bool:

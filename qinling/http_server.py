@@ -49,6 +49,8 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
     requests back to back (an SDK, a benchmark, a workflow engine) skips them.
     """
 
+    RequestHandlerClass = _SheddingRequest
+
     def __init__(self, server, sock, _makefile=None) -> None:
         # cheroot's makefile is for TLS adapters too; ``serve`` sets none.
         kernel_timeout(sock)
@@ -57,8 +59,6 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
         self._shed = False
         if self._counted_in is not None:
             self._counted_in.opened()
-
-    RequestHandlerClass = _SheddingRequest
 
     def leaves_share(self) -> bool:
         """Whether to close after this response, to even the connections out."""
@@ -72,7 +72,7 @@ class _KeepServingConnection(cheroot_server.HTTPConnection):
         finally:
             share, self._counted_in = getattr(self, "_counted_in", None), None
             if share is not None:
-                share.closed(shed=self._shed)
+                share.closed(shed=getattr(self, "_shed", False))
 
     def communicate(self) -> bool:
         while True:
