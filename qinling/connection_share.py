@@ -38,13 +38,14 @@ class ConnectionShare:
 
     def __init__(self, path: str, processes: int, slot: int) -> None:
         self._processes = processes
+        self._counts = struct.Struct(f"{processes}i")  # every slot: read per response
         self._slot = slot
         self._lock = threading.Lock()
         self._held = 0
         self._leaving = 0  # of those held: shed, not closed yet
         fd = os.open(path, os.O_RDWR)
         try:
-            self._map = mmap.mmap(fd, processes * _SLOT.size)
+            self._map = mmap.mmap(fd, self._counts.size)
         finally:
             os.close(fd)
         self._publish()  # a restarted process starts from nothing
@@ -81,8 +82,7 @@ class ConnectionShare:
     def over_share(self) -> bool:
         """Whether this process holds more connections than an even share
         allows, not counting those it is letting go."""
-        counts = struct.unpack_from(f"{self._processes}i", self._map)
-        total = sum(max(count, 0) for count in counts)
+        total = sum(self._counts.unpack_from(self._map))
         return self._held - self._leaving > math.ceil(total / self._processes) + SLACK
 
     def shed(self) -> bool:
