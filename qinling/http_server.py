@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import select
 import signal
 import threading
@@ -132,6 +133,7 @@ def serve(
     on_listening: Callable[[int], None] | None = None,
     gate_stuck_after: float = 0.0,
     share: ConnectionShare | None = None,
+    batch_scheduling: bool = False,
 ) -> None:
     """Serve until SIGTERM/SIGINT; then stop accepting, give requests in flight
     (a sync execution holds its request) up to ``drain_seconds`` to finish, and
@@ -140,7 +142,8 @@ def serve(
     ``reuse_port``: several processes listen on the port and the kernel
     spreads connections over them; ``share`` evens them out. ``on_listening``
     gets the bound port. ``gate_stuck_after``: see ``gate_watch`` (0: not
-    watched).
+    watched). ``batch_scheduling``: the serving threads run under
+    ``SCHED_BATCH`` (``[api] batch_scheduling``).
     """
     server = wsgi.Server(
         (host, port),
@@ -167,6 +170,8 @@ def serve(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    if batch_scheduling:
+        _schedule_as_batch()  # before ``prepare`` starts the threads, which inherit it
     server.prepare()
     LOG.info("Qinling API listening on http://%s:%s", host, server.bind_addr[1])
     unwatched = threading.Event()
@@ -183,6 +188,23 @@ def serve(
                 stop()
             except Exception:
                 LOG.exception("Error while stopping")
+
+
+def _schedule_as_batch() -> None:
+    """Put the calling thread, and the threads it starts from now on, under
+    ``SCHED_BATCH``: a thread woken then does not preempt the CPU's current
+    task. Under load that task is mostly another of the process's threads,
+    holding the GIL the woken one would wait for. Processes started from
+    here inherit it too: a runtime's zygote puts itself, and so the
+    functions' workers, back under the normal policy."""
+    policy = getattr(os, "SCHED_BATCH", None)
+    if policy is None:
+        LOG.info("SCHED_BATCH is not available here; [api] batch_scheduling ignored")
+        return
+    try:
+        os.sched_setscheduler(0, policy, os.sched_param(0))
+    except OSError as err:
+        LOG.warning("Could not run the API's threads under SCHED_BATCH: %s", err)
 
 
 def serve_api(
@@ -207,4 +229,5 @@ def serve_api(
         on_listening=on_listening,
         gate_stuck_after=conf.api.gate_stuck_after,
         share=share,
+        batch_scheduling=conf.api.batch_scheduling,
     )

