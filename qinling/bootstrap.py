@@ -19,7 +19,7 @@ from qinling.db.session import Database
 from qinling.engine import run_queue
 from qinling.engine.client import InProcessEngineClient
 from qinling.engine.invoker import ClaimingInvoker, RemoteRunInvoker
-from qinling.engine.loader import ExecutionLoader
+from qinling.engine.loader import ExecutionLoader, kept_lookups
 from qinling.engine.pending import PendingExecutions
 from qinling.engine.rpcapi import EngineRPCClient
 from qinling.engine.run_queue_client import RunQueueClient
@@ -134,7 +134,7 @@ def all_in_one(conf, *, orchestrator=None) -> AllInOne:
         engine.manager.loader,
         engine.manager.pending,  # closed by engine.stop
         engine.gate.run_only,
-        fallback=EngineInvoker(db, client),
+        fallback=engine_invoker(db, client),
     )
     app = create_app(conf, db=db, engine=client, storage=store, execution_invoker=execution_invoker)
 
@@ -155,7 +155,7 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
     require_schema(db)
     store = storage.load(conf)
     client = EngineRPCClient(conf)
-    execution_invoker, close_invoker = None, None
+    execution_invoker, close_invoker = engine_invoker(db, client), None
     if conf.engine.data_socket:
         data_path = SocketEngineClient(
             conf.engine.data_socket, sync_margin=conf.api.sync_execution_margin
@@ -166,7 +166,7 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
     elif conf.api.sync_execution_write_after > 0:
         loader = ExecutionLoader(conf, db, store)
         runs, close_runs = _recording_engine(conf, client)
-        execution_invoker = RemoteRunInvoker(loader, runs, fallback=EngineInvoker(db, client))
+        execution_invoker = RemoteRunInvoker(loader, runs, fallback=execution_invoker)
 
         def close_invoker() -> None:
             close_runs()
@@ -181,6 +181,12 @@ def api_only(conf) -> tuple[object, Callable[[], None]]:
         db.dispose()
 
     return app, close
+
+
+def engine_invoker(db: Database, engine) -> EngineInvoker:
+    """The API's invoker through ``engine``, reading functions and aliases
+    from the rows the database keeps (``engine.loader.kept_lookups``)."""
+    return EngineInvoker(db, engine, lookups=kept_lookups(db))
 
 
 def _recording_engine(conf, client: EngineRPCClient) -> tuple[object, Callable[[], None]]:
@@ -231,7 +237,7 @@ def _data_socket_invoker(
         loader,
         pending,
         ClaimedRunner(data_path, borrowed),
-        fallback=EngineInvoker(db, fallback_engine),
+        fallback=engine_invoker(db, fallback_engine),
         # While the engine cannot be reached its execution ends in error, unrun.
         host=functools.partial(data_path.engine_host, unreachable=conf.engine.host),
     )

@@ -18,7 +18,6 @@ from qinling.context import RequestContext
 from qinling.db import executions as db_executions
 from qinling.db.session import Database
 from qinling.engine.client import EngineClient
-from qinling.engine.loader import kept_lookups
 from qinling.work_gate import GATE
 
 LOG = logging.getLogger(__name__)
@@ -37,12 +36,22 @@ class Invoker(Protocol):
 class EngineInvoker:
     """Accept in the API's database transaction, then hand over to the engine."""
 
-    def __init__(self, db: Database, engine: EngineClient) -> None:
+    def __init__(
+        self,
+        db: Database,
+        engine: EngineClient,
+        *,
+        lookups: tuple[db_executions.Lookup | None, db_executions.AliasLookup | None] = (
+            None,
+            None,
+        ),
+    ) -> None:
+        """``lookups``: how a function and an alias are read (``db.executions.accept``):
+        the engine's, answering from rows kept, where the service wires them
+        (``engine.loader.kept_lookups``); None for the default reads."""
         self._db = db
         self._engine = engine
-        # The function read once for its next executions where the database
-        # says when it changes (``db.run_targets``); else the default lookups.
-        self._lookup, self._alias_lookup = kept_lookups(db)
+        self._lookup, self._alias_lookup = lookups
 
     def invoke(self, ctx: RequestContext, order: db_executions.Order) -> Any:
         started = time.perf_counter()

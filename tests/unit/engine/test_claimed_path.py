@@ -11,8 +11,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from qinling import exceptions
-from qinling.api.invoker import EngineInvoker
+from qinling import bootstrap, exceptions
 from qinling.context import admin_context
 from qinling.db import executions as db_executions
 from qinling.db import models
@@ -42,7 +41,7 @@ def _invoker(
         engine.loader,
         PendingExecutions(database, write_after),
         run or gate.run_only,
-        fallback=EngineInvoker(database, client),
+        fallback=bootstrap.engine_invoker(database, client),  # as the services wire it
     )
 
 
