@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
+import itertools
 import json
 import select
 import threading
@@ -99,6 +101,54 @@ def time_calls(call: Callable[[], object], count: int) -> list[float]:
         call()
         samples.append(time.perf_counter() - started)
     return samples
+
+
+def time_calls_interleaved(calls: list[Callable[[], object]], count: int) -> list[list[float]]:
+    """``time_calls`` of each of ``calls``, one call of each in turn (the
+    order flipped every other turn): a VM whose speed drifts within the run
+    slows them alike."""
+    samples: list[list[float]] = [[] for _ in calls]
+    indexed = list(enumerate(calls))
+    for turn in range(count):
+        for index, call in indexed if turn % 2 == 0 else reversed(indexed):
+            started = time.perf_counter()
+            call()
+            samples[index].append(time.perf_counter() - started)
+    return samples
+
+
+def run_loads_interleaved(
+    make_calls: list[Callable[[], Callable[[], object]]],
+    concurrency: int,
+    seconds: float,
+    rounds: int,
+    warm_up: float = 0.0,
+) -> list[tuple[float, list[float], int]]:
+    """``run_load`` of each of ``make_calls`` for ``seconds`` in all, in
+    ``rounds`` turns of each (the order flipped every other round): a VM
+    whose speed drifts within the run slows them alike. Each keeps its
+    callers (their connections) from one turn to the next, and first has a
+    turn of ``warm_up`` seconds, not counted. Per caller: its requests per
+    second over its rounds, its latencies, its errors."""
+    kept = [itertools.cycle([make() for _ in range(concurrency)]) for make in make_calls]
+    for callers in kept:
+        if warm_up > 0:
+            run_load(functools.partial(next, callers), concurrency, warm_up)
+    done: list[list[tuple[float, list[float], int]]] = [[] for _ in make_calls]
+    indexed = list(enumerate(kept))
+    for turn in range(rounds):
+        for index, callers in indexed if turn % 2 == 0 else reversed(indexed):
+            done[index].append(
+                run_load(functools.partial(next, callers), concurrency, seconds / rounds)
+            )
+    return [
+        (
+            sum(value for value, _, _ in mine) / rounds,  # rounds of equal length
+            [sample for _, samples, _ in mine for sample in samples],
+            sum(errors for _, _, errors in mine),
+        )
+        for mine in done
+    ]
 
 
 def run_load(

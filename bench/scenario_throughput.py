@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench import peer_celery, peer_gcf, peer_lambda, qinling_server
-from bench.http_client import run_load
+from bench.http_client import run_load, run_loads_interleaved
 from bench.stats import Figure, rate
 from qinling import host_cpus
 from qinling.conf.api import AUTO_PROCESSES, process_count
@@ -13,17 +13,26 @@ LEVELS = (1, 8, 32)
 LAMBDA_ENVIRONMENTS = 8  # Lambda runs one environment per concurrent request; capped here
 
 
-def _qinling(seconds: float, processes: int | None = None, levels=LEVELS) -> dict[int, dict]:
-    """``processes``: ``[api] processes``; None leaves the default (sized to the host)."""
+# Turns Qinling and functions-framework take at each level, one after the other.
+ROUNDS = 4
+
+
+def _qinling_caller(server: qinling_server.Qinling):
+    """``make_call`` for ``run_load``: each caller on a connection of its own."""
+    function_id = server.function(concurrency=max(LEVELS))
+
+    def make_call():
+        client = server.client()
+        return lambda: server.execute(client, function_id)
+
+    return make_call
+
+
+def _qinling(seconds: float, processes: int, levels=LEVELS) -> dict[int, dict]:
+    """``processes``: ``[api] processes``."""
     found = {}
-    overrides = None if processes is None else {"api": {"processes": processes}}
-    with qinling_server.all_in_one(overrides) as server:
-        function_id = server.function(concurrency=max(LEVELS))
-
-        def make_call():
-            client = server.client()
-            return lambda: server.execute(client, function_id)
-
+    with qinling_server.all_in_one({"api": {"processes": processes}}) as server:
+        make_call = _qinling_caller(server)
         for level in levels:
             run_load(make_call, level, 0.5)  # workers started, connections open
             value, samples, errors = run_load(make_call, level, seconds)
@@ -31,9 +40,21 @@ def _qinling(seconds: float, processes: int | None = None, levels=LEVELS) -> dic
     return found
 
 
-def _gcf(seconds: float) -> dict[int, dict]:
-    with peer_gcf.warm() as gcf:
-        return {level: _measured(gcf.caller, level, seconds) for level in LEVELS}
+def _qinling_and_gcf(seconds: float) -> tuple[dict[int, dict], dict[int, dict]]:
+    """Qinling as configured by default and functions-framework, both up,
+    taking turns at each level: this VM's speed drifts within a run (by 40%
+    in some), which would tilt the ratio of two measured one after the other."""
+    ours, theirs = {}, {}
+    with qinling_server.all_in_one() as server, peer_gcf.warm() as gcf:
+        make_call = _qinling_caller(server)
+        for level in LEVELS:
+            found = run_loads_interleaved(
+                [make_call, gcf.caller], level, seconds, ROUNDS, warm_up=0.5
+            )
+            (value, samples, errors), (peer, peer_samples, peer_errors) = found
+            ours[level] = rate(value, samples, errors=errors)
+            theirs[level] = rate(peer, peer_samples, errors=peer_errors)
+    return ours, theirs
 
 
 def _lambda(seconds: float) -> dict[int, dict]:
@@ -61,15 +82,17 @@ def _unpack(result: dict) -> dict:
 
 def run(scale: float) -> list[Figure]:
     seconds = max(1.0, 4.0 * scale)
+    ours, gcf = _qinling_and_gcf(seconds)
     measured = {
-        "qinling": _qinling(seconds),
-        peer_gcf.NAME: _gcf(seconds),
+        "qinling": ours,
+        peer_gcf.NAME: gcf,
         peer_lambda.NAME: _lambda(seconds),
         peer_celery.NAME: _celery(seconds),
     }
     note = (
         f"closed loop, {seconds:g} s per level, client threads in the bench process "
-        f"(celery: client processes); awslambdaric with min(concurrency, "
+        f"(celery: client processes); Qinling and functions-framework both up, taking "
+        f"{ROUNDS} turns each at each level; awslambdaric with min(concurrency, "
         f"{LAMBDA_ENVIRONMENTS}) runtime processes; the client shares the 2 cores; "
         f"qinling-server as configured by default: [api] processes = 0, sized to the host "
         f"({process_count(AUTO_PROCESSES, host_cpus.usable())} processes here)"
