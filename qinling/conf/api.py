@@ -95,8 +95,9 @@ OPTS = [
         "threads only to wait for the GIL it held (measured at 32 concurrent "
         "clients on 2 cores: 8.6 context switches per execution instead of "
         "12.9, about 4% less CPU per execution). Their share of the CPU is "
-        "the same. Functions' workers keep the normal policy. Set it to false "
-        "to leave the threads' policy alone.",
+        "the same. Functions' workers keep the normal policy. It applies to "
+        "qinling-server and qinling-api, not under uWSGI or mod_wsgi, whose "
+        "threads are theirs. Set it to false to leave the threads' policy alone.",
     ),
     cfg.FloatOpt(
         "gate_stuck_after",
