@@ -95,12 +95,13 @@ class JsonClient:
 
 def time_calls(call: Callable[[], object], count: int) -> list[float]:
     """Seconds each of ``count`` sequential calls took."""
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
+    return time_calls_interleaved([call], count)[0]
+
+
+def _in_turn(items: list, turn: int) -> list:
+    """``items`` with their indexes, in an order flipped every other turn."""
+    indexed = list(enumerate(items))
+    return indexed if turn % 2 == 0 else indexed[::-1]
 
 
 def time_calls_interleaved(calls: list[Callable[[], object]], count: int) -> list[list[float]]:
@@ -108,9 +109,8 @@ def time_calls_interleaved(calls: list[Callable[[], object]], count: int) -> lis
     order flipped every other turn): a VM whose speed drifts within the run
     slows them alike."""
     samples: list[list[float]] = [[] for _ in calls]
-    indexed = list(enumerate(calls))
     for turn in range(count):
-        for index, call in indexed if turn % 2 == 0 else reversed(indexed):
+        for index, call in _in_turn(calls, turn):
             started = time.perf_counter()
             call()
             samples[index].append(time.perf_counter() - started)
@@ -130,17 +130,17 @@ def run_loads_interleaved(
     callers (their connections) from one turn to the next, and first has a
     turn of ``warm_up`` seconds, not counted. Per caller: its requests per
     second over its rounds, its latencies, its errors."""
-    kept = [itertools.cycle([make() for _ in range(concurrency)]) for make in make_calls]
-    for callers in kept:
-        if warm_up > 0:
-            run_load(functools.partial(next, callers), concurrency, warm_up)
+    kept = [
+        functools.partial(next, itertools.cycle([make() for _ in range(concurrency)]))
+        for make in make_calls
+    ]
+    if warm_up > 0:
+        for make_call in kept:
+            run_load(make_call, concurrency, warm_up)
     done: list[list[tuple[float, list[float], int]]] = [[] for _ in make_calls]
-    indexed = list(enumerate(kept))
     for turn in range(rounds):
-        for index, callers in indexed if turn % 2 == 0 else reversed(indexed):
-            done[index].append(
-                run_load(functools.partial(next, callers), concurrency, seconds / rounds)
-            )
+        for index, make_call in _in_turn(kept, turn):
+            done[index].append(run_load(make_call, concurrency, seconds / rounds))
     return [
         (
             sum(value for value, _, _ in mine) / rounds,  # rounds of equal length
