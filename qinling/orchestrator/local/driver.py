@@ -356,10 +356,14 @@ class LocalOrchestrator(base.Orchestrator):
     # -- workers lent to API processes (``leases``) -----------------------
 
     def _lend(self, worker: Worker, execution_id: str, loan: Loan) -> bool:
-        """Lend the worker that ran ``execution_id`` (it stays busy here)."""
+        """Lend the worker that ran ``execution_id`` (it stays busy here),
+        unless executions here wait for one of its function version: they
+        take it instead. Lent, it would be recalled for them at once (at 32
+        clients on a function's 10 workers, 8,000 recalls in 14 s)."""
         with self._lock:
             self._forget_locked(execution_id)
-            if worker.retiring or self._stopped or self._table.get(worker.key) is None:
+            slots = self._table.get(worker.key)
+            if worker.retiring or self._stopped or slots is None or slots.waiting:
                 return False
             loan.lease = self.lending.book.lend(worker, loan.holder)
         return True

@@ -10,7 +10,7 @@ import pytest
 
 from qinling import exceptions
 from qinling.orchestrator import base
-from qinling.orchestrator.local import LocalOrchestrator
+from qinling.orchestrator.local import LocalOrchestrator, leases
 from tests.functional.sandbox.conftest import (
     PYTHON,
     execute,
@@ -87,6 +87,50 @@ def test_executions_beyond_the_concurrency_limit_wait_for_a_worker(driver, funct
         results = list(pool.map(lambda _: execute(driver, spec, {"seconds": 0.3}), range(2)))
     assert all(r.success for r in results), results
     assert len({r.worker_name for r in results}) == 1
+
+
+class _Holder:
+    """An API process's lease channel, as the engine sees it."""
+
+    name = "api-1"
+
+    def __init__(self) -> None:
+        self.recalled: list[str] = []
+
+    def recall(self, lease_id: str) -> None:
+        self.recalled.append(lease_id)
+
+
+def test_a_worker_goes_to_an_execution_waiting_for_it_not_on_loan(driver, function):
+    """Lent while an execution here waited for it, a worker was recalled for
+    that execution at once: at 32 clients on a function's 10 workers, 8,000
+    recalls in 14 s, and the worker went back and forth between processes."""
+    spec = function(HOLD, concurrency=1)
+    holder = _Holder()
+    loan = leases.Loan(holder)
+    asking = base.ExecutionRequest(execution_id="lent-1", input={"seconds": 0.5})
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first = pool.submit(driver.run_execution, spec, asking, loan=loan)
+        wait_until(lambda: len(busy(driver, spec)) == 1)
+        waiting = pool.submit(execute, driver, spec, {"seconds": 0})
+        wait_until(lambda: driver._table.get(spec.key).waiting == 1)  # no event of its own
+        results = [first.result(timeout=30), waiting.result(timeout=30)]
+
+    assert all(r.success for r in results), results
+    assert results[0].worker_name == results[1].worker_name
+    assert loan.lease is None and holder.recalled == []
+    assert len(driver.lending.book) == 0
+
+
+def test_a_worker_is_lent_when_nobody_waits_for_it(driver, function):
+    spec = function(HOLD, concurrency=1)
+    loan = leases.Loan(_Holder())
+    asking = base.ExecutionRequest(execution_id="lent-1", input={"seconds": 0})
+
+    assert driver.run_execution(spec, asking, loan=loan).success
+    assert loan.lease is not None and loan.lease.worker.key == spec.key
+    assert busy(driver, spec) == driver.list_workers(spec.function_id)  # lent: busy here
+    driver.lending.give_back(loan.lease.id, broken=False)
 
 
 def test_a_full_queue_refuses_at_once(config, function):
