@@ -135,36 +135,12 @@ def rehearse(directory: str) -> None:
     saved = list(sys.path)
     sys.dont_write_bytecode = True
     try:
-        function, _ = _load(name + ".main", directory)
-        if function is not None:
-            _rehearse_call(function)
+        _load(name + ".main", directory)
     finally:
         sys.path[:] = saved
         sys.modules.pop(name, None)
         importlib.invalidate_caches()
         os.unlink(path)
-
-
-class _NoLogs:
-    """``_Logs`` for the rehearsal, whose call prints nothing."""
-
-    def take(self) -> str:
-        return ""
-
-    def intact(self) -> bool:
-        return True
-
-
-def _rehearse_call(function: Callable[..., Any]) -> None:
-    """A call as ``_serve_connection`` makes one, but for the socket: a
-    worker's first call cost 0.25 ms more than its second (measured)."""
-    frame = _frame({"input": {"n": 1}, "context": {}})
-    (size,) = _HEADER.unpack_from(frame)
-    request = json.loads(frame[_HEADER.size : _HEADER.size + size])
-    try:
-        _frame(_execute(function, request, 1 << 20, _NoLogs()))
-    finally:
-        _signatures.pop(id(function), None)  # its id may be a later function's
 
 
 def _load(entry: str, package_dir: str) -> tuple[Callable[..., Any] | None, str | None]:
@@ -183,7 +159,7 @@ def _load(entry: str, package_dir: str) -> tuple[Callable[..., Any] | None, str 
 
 
 def _execute(
-    function: Callable[..., Any], request: dict[str, Any], max_output: int, logs: _Logs | _NoLogs
+    function: Callable[..., Any], request: dict[str, Any], max_output: int, logs: _Logs
 ) -> dict[str, Any]:
     args, kwargs = _arguments(
         request.get("input"), request.get("context") or {}, _wants_context(function)
@@ -290,12 +266,8 @@ def _end_leftover_processes() -> None:
 
 
 def _send(conn: socket.socket, message: Any) -> None:
-    conn.sendall(_frame(message))
-
-
-def _frame(message: Any) -> bytes:
     body = json.dumps(message, separators=(",", ":")).encode()
-    return _HEADER.pack(len(body)) + body
+    conn.sendall(_HEADER.pack(len(body)) + body)
 
 
 def _recv(conn: socket.socket) -> Any:
