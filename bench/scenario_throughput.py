@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from bench import peer_celery, peer_gcf, peer_lambda, qinling_server
 from bench.http_client import run_load, run_loads_interleaved
 from bench.stats import Figure, rate
@@ -28,15 +30,27 @@ def _qinling_caller(server: qinling_server.Qinling):
     return make_call
 
 
-def _qinling(seconds: float, processes: int, levels=LEVELS) -> dict[int, dict]:
-    """``processes``: ``[api] processes``."""
-    found = {}
-    with qinling_server.all_in_one({"api": {"processes": processes}}) as server:
-        make_call = _qinling_caller(server)
+def _qinling_processes(
+    seconds: float, counts: tuple[int, ...] = (1, 2), levels: tuple[int, ...] = (8, 32)
+) -> dict[int, dict[int, dict]]:
+    """qinling-server with ``[api] processes`` = each of ``counts``, all up
+    with one as configured by default and taking turns with it at each
+    level (as ``_qinling_and_gcf``): each line's ``x_default`` is its rate
+    over the default's, measured in the same turns."""
+    found: dict[int, dict[int, dict]] = {count: {} for count in counts}
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(qinling_server.all_in_one())] + [
+            stack.enter_context(qinling_server.all_in_one({"api": {"processes": count}}))
+            for count in counts
+        ]
+        make_calls = [_qinling_caller(server) for server in servers]
         for level in levels:
-            run_load(make_call, level, 0.5)  # workers started, connections open
-            value, samples, errors = run_load(make_call, level, seconds)
-            found[level] = rate(value, samples, errors=errors)
+            default, *others = run_loads_interleaved(
+                make_calls, level, seconds, ROUNDS, warm_up=0.5
+            )
+            for count, (value, samples, errors) in zip(counts, others, strict=True):
+                versus = round(value / default[0], 3) if default[0] else None
+                found[count][level] = rate(value, samples, errors=errors, x_default=versus)
     return found
 
 
@@ -97,7 +111,7 @@ def run(scale: float) -> list[Figure]:
         f"qinling-server as configured by default: [api] processes = 0, sized to the host "
         f"({process_count(AUTO_PROCESSES, host_cpus.usable())} processes here)"
     )
-    others = {count: _qinling(seconds, processes=count, levels=(8, 32)) for count in (1, 2)}
+    others = _qinling_processes(seconds)
     figures = [
         Figure(
             NAME,
@@ -124,9 +138,13 @@ def run(scale: float) -> list[Figure]:
 
 
 def _processes_note(count: int) -> str:
+    turns = (
+        f"; up with one as configured by default, taking {ROUNDS} turns each at each "
+        "level: x_default is the rate over the default's in the same turns"
+    )
     if count == 1:
-        return "qinling-server with the API in the engine's process only"
+        return "qinling-server with the API in the engine's process only" + turns
     return (
         f"qinling-server with {count - 1} more API processes, which borrow warm workers "
-        "from the engine (worker leases) or reach it over its data socket"
+        "from the engine (worker leases) or reach it over its data socket" + turns
     )
