@@ -41,10 +41,7 @@ class EngineInvoker:
         db: Database,
         engine: EngineClient,
         *,
-        lookups: tuple[db_executions.Lookup | None, db_executions.AliasLookup | None] = (
-            None,
-            None,
-        ),
+        lookups: db_executions.Lookups = (None, None),
     ) -> None:
         """``lookups``: how a function and an alias are read (``db.executions.accept``):
         the engine's, answering from rows kept, where the service wires them

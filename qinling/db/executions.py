@@ -126,6 +126,8 @@ def _function(conn: sa.Connection, function_id: str, scope_project: str | None) 
 Lookup = Callable[[sa.Connection, str, int, "str | None"], Any]
 # (conn, project, name) -> the alias row (``read_alias``); NotFound if none.
 AliasLookup = Callable[[sa.Connection, str, str], Any]
+# A function's lookup and an alias's; None for ``accept``'s own reads.
+Lookups = tuple[Lookup | None, AliasLookup | None]
 
 
 def _lookup(conn: sa.Connection, function_id: str, version: int, scope: str | None) -> Any:

@@ -221,9 +221,7 @@ _RUN = DirectStatement(records.RUN_QUERY)
 _RUN_VERSION = DirectStatement(records.RUN_VERSION_QUERY)
 
 
-def kept_lookups(
-    db: Database,
-) -> tuple[db_executions.Lookup | None, db_executions.AliasLookup | None]:
+def kept_lookups(db: Database) -> db_executions.Lookups:
     """The lookups of a function (``run_target``) and of an alias that
     answer from the rows ``db`` keeps (``db.run_targets``); (None, None)
     where it keeps none, for the caller's own defaults."""
